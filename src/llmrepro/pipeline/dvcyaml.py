@@ -1,0 +1,45 @@
+"""Render dvc.yaml from the registry: fully expanded, no templating, stable order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from llmrepro.pipeline.registry import Registry
+from llmrepro.pipeline.stage import Stage, strip
+
+HEADER = """\
+# GENERATED from the stage registry (stages/*.py) by `llmrepro dvc-yaml`. Do not edit:
+# change the stage declarations and regenerate; tests/pipeline/test_sync.py fails
+# when this file and the registry disagree.
+"""
+
+
+def _nocache(paths) -> list[Any]:
+    return [{strip(p): {"cache": False}} for p in paths]
+
+
+def stage_entry(s: Stage) -> dict[str, Any]:
+    entry: dict[str, Any] = {"cmd": s.cmd}
+    if s.desc:
+        entry["desc"] = s.desc
+    entry["deps"] = [strip(p) for p in s.dep_paths()]
+    if s.params:
+        entry["params"] = list(s.params)
+    # Data and models go to the DVC cache; reports are small and live in git.
+    outs: list[Any] = []
+    for p in s.outs.values():
+        outs.append(strip(p) if not p.startswith("reports/") else {strip(p): {"cache": False}})
+    outs += _nocache([s.provenance])
+    entry["outs"] = outs
+    if s.metrics:
+        entry["metrics"] = _nocache(s.metrics.values())
+    if s.plots:
+        entry["plots"] = _nocache(s.plots.values())
+    return entry
+
+
+def render(reg: Registry) -> str:
+    doc = {"stages": {s.name: stage_entry(s) for s in reg.stages}}
+    return HEADER + yaml.safe_dump(doc, sort_keys=False, width=120)

@@ -1,0 +1,193 @@
+"""Run one stage under the stage contract.
+
+1. Validate params.yaml and the stage's inputs before any compute.
+2. Hand the stage only its declared params, its deps, and temporary output paths.
+3. On success, move every output into place (rename), then write provenance.
+   A killed or failed stage leaves no output that looks valid, and does not
+   touch what earlier stages computed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import shutil
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from llmrepro import io
+from llmrepro.pipeline import params as P
+from llmrepro.pipeline import provenance as prov
+from llmrepro.pipeline.stage import Stage, is_dir, strip
+
+# Test hook: exit like a SIGKILL after the compute, before outputs move into place.
+KILL_ENV = "LLMREPRO_KILL_AFTER_COMPUTE"
+
+
+class StageError(RuntimeError):
+    pass
+
+
+class _Paths:
+    def __init__(self, paths: Mapping[str, Path], what: str, stage: str):
+        self._paths = dict(paths)
+        self._what, self._stage = what, stage
+
+    def __getattr__(self, name: str) -> Path:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self._paths[name]
+        except KeyError:
+            raise AttributeError(f"stage {self._stage!r} has no {self._what} named {name!r}; "
+                                 f"declared: {', '.join(self._paths) or '(none)'}") from None
+
+    def items(self):
+        return self._paths.items()
+
+
+class StageContext:
+    """What a stage function receives."""
+
+    def __init__(self, stage: Stage, root: Path, params: P.DeclaredParams, deps: Mapping[str, Path],
+                 outs: Mapping[str, Path]):
+        self.stage = stage
+        self.root = root
+        self.params = params
+        self.dep = _Paths(deps, "dep", stage.name)
+        self.out = _Paths(outs, "output", stage.name)
+        self.log = logging.getLogger(stage.name)
+        self.seeds: list[int] = []
+        self.extra: dict[str, Any] = {}
+
+    def seed(self, seed: int) -> int:
+        """Seed python, numpy and torch; the seed goes into provenance."""
+        random.seed(seed)
+        try:
+            import numpy as np
+
+            np.random.seed(seed % 2**32)
+        except ImportError:
+            pass
+        if "torch" in sys.modules:
+            sys.modules["torch"].manual_seed(seed)
+        self.seeds.append(seed)
+        return seed
+
+    def progress(self, it: Iterable | None = None, total: int | None = None, desc: str = ""):
+        from tqdm.auto import tqdm
+
+        return tqdm(it, total=total, desc=f"{self.stage.name} {desc}".strip(), file=sys.stderr,
+                    mininterval=2.0, disable=None)
+
+    def record(self, **fields: Any) -> None:
+        """Extra facts for the provenance record (throughput, sizes, sources)."""
+        self.extra.update(fields)
+
+
+def set_threads(n: int) -> None:
+    """Torch thread count, in one place. OMP_WAIT_POLICY is set on import of llmrepro."""
+    n = int(os.environ.get("LLMREPRO_THREADS", n))
+    os.environ["OMP_NUM_THREADS"] = str(n)
+    os.environ["MKL_NUM_THREADS"] = str(n)
+    try:
+        import torch
+
+        torch.set_num_threads(n)
+    except ImportError:
+        pass
+
+
+def _tmp_path(final: Path, pid: int) -> Path:
+    return final.parent / f".tmp-{final.name}-{pid}"
+
+
+def _clear_stale(final: Path) -> None:
+    for p in final.parent.glob(f".tmp-{final.name}-*"):
+        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+
+
+def _put_in_place(tmp: Path, final: Path) -> None:
+    if final.is_dir() and not final.is_symlink():
+        trash = final.parent / f".tmp-{final.name}-old"
+        shutil.rmtree(trash, ignore_errors=True)
+        final.rename(trash)
+        tmp.rename(final)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        if final.is_symlink() or final.exists():
+            final.unlink()
+        tmp.rename(final)
+
+
+def _fail(msg: str) -> None:
+    print(f"error: {msg}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def run_stage(stage: Stage, root: Path) -> None:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s: %(message)s")
+    started = time.perf_counter()
+    # 1. everything that can be wrong with the inputs is caught here
+    try:
+        raw, sections = P.load(root)
+    except P.ParamsError as e:
+        _fail(str(e))
+    values = {}
+    for key in stage.params:
+        if not P.has_key(raw, key):
+            _fail(f"stage {stage.name!r} declares param {key!r}, which params.yaml lacks")
+        values[key] = P.lookup(raw, key)
+    deps = {k: root / strip(v) for k, v in stage.deps.items()}
+    missing = [f"{k} ({stage.deps[k]})" for k, p in deps.items() if not p.exists()]
+    if missing:
+        _fail(f"stage {stage.name!r} is missing inputs: {', '.join(missing)}; run the stages upstream of it first")
+    set_threads(stage.resources.threads)
+
+    # 2. outputs go to temporary siblings
+    pid = os.getpid()
+    finals = {k: root / strip(v) for k, v in stage.all_outs().items()}
+    tmps = {}
+    for k, final in finals.items():
+        final.parent.mkdir(parents=True, exist_ok=True)
+        _clear_stale(final)
+        tmps[k] = _tmp_path(final, pid)
+        if is_dir(stage.all_outs()[k]):
+            tmps[k].mkdir()
+    ctx = StageContext(stage, root, P.DeclaredParams(sections, stage.params, stage.name), deps,
+                       {k: v for k, v in tmps.items() if k != "provenance"})
+    ctx.log.info("running (%s)", stage.desc or stage.cmd)
+    try:
+        stage.fn(ctx, **stage.args)
+        absent = [f"{k} ({stage.all_outs()[k]})" for k, p in tmps.items() if k != "provenance" and not p.exists()]
+        if absent:
+            raise StageError(f"stage {stage.name!r} did not write its outputs: {', '.join(absent)}")
+    except BaseException:
+        for p in tmps.values():
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+        raise
+    wall = time.perf_counter() - started
+    if os.environ.get(KILL_ENV) == stage.name:
+        os._exit(137)
+
+    # 3. provenance, then everything moves into place
+    record = {
+        "stage": stage.name, "paper": stage.paper, "cmd": stage.cmd, "engine": prov.engine(),
+        "params": values,
+        "inputs": {stage.deps[k]: io.tree_hash(p) for k, p in deps.items()},
+        "code": {c: io.file_hash(root / c) for c in stage.code},
+        "outputs": {stage.all_outs()[k]: io.tree_hash(tmps[k]) for k in tmps if k != "provenance"},
+        "git": prov.git_state(root), "packages": prov.packages(), "lock_sha256": prov.lock_hash(root),
+        "hardware": prov.hardware(), "seeds": ctx.seeds, "wall_s": round(wall, 2),
+        "peak_rss_mb": prov.peak_rss_mb(), "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **({"extra": ctx.extra} if ctx.extra else {}),
+    }
+    io.write_json(tmps["provenance"], record)
+    for k in tmps:
+        _put_in_place(tmps[k], finals[k])
+    ctx.log.info("done in %.1f s", wall)

@@ -1,0 +1,152 @@
+"""The stage record and the per-paper group that declares stages.
+
+A stage is a frozen record: what it runs, what it reads, what it writes. Both
+engines (DVC through the generated dvc.yaml, Snakemake through the Snakefile)
+are driven from these records, so they cannot disagree about the DAG.
+
+Paths ending in "/" are directories. That is the one convention that tells
+Snakemake to wrap an output in directory(); DVC does not need it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class RegistryError(ValueError):
+    """A stage declaration is inconsistent. The message names the stage."""
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What Snakemake asks a scheduler for. DVC ignores it."""
+
+    threads: int = 2
+    mem_mb: int = 4000
+    gpu: int = 0
+    runtime: int = 30  # minutes
+
+    def merged(self, override: Mapping[str, Any] | None) -> Resources:
+        if not override:
+            return self
+        return Resources(**{**self.__dict__, **dict(override)})
+
+
+def is_dir(path: str) -> bool:
+    return path.endswith("/")
+
+
+def strip(path: str) -> str:
+    return path.rstrip("/")
+
+
+def _frozen(m: Mapping[str, str] | None, what: str, stage: str) -> Mapping[str, str]:
+    m = dict(m or {})
+    for k in m:
+        if not KEY_RE.match(k):
+            raise RegistryError(f"stage {stage!r}: {what} key {k!r} must match {KEY_RE.pattern}")
+    return MappingProxyType(m)
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    paper: str
+    fn: Callable[..., None] = field(compare=False, repr=False)
+    code: tuple[str, ...] = ()
+    deps: Mapping[str, str] = field(default_factory=dict)
+    params: tuple[str, ...] = ()
+    outs: Mapping[str, str] = field(default_factory=dict)
+    metrics: Mapping[str, str] = field(default_factory=dict)
+    plots: Mapping[str, str] = field(default_factory=dict)
+    resources: Resources = Resources()
+    light: bool = False  # runs on the submit host under SLURM (localrules)
+    args: Mapping[str, Any] = field(default_factory=dict)
+    desc: str = ""
+
+    @property
+    def step(self) -> str:
+        """The name without the paper prefix: the key for resource overrides."""
+        return self.name[len(self.paper) + 1:]
+
+    @property
+    def cmd(self) -> str:
+        return f"python -m stages.{self.paper} {self.name}"
+
+    @property
+    def provenance(self) -> str:
+        return f"reports/{self.paper}/provenance/{self.name}.json"
+
+    def all_outs(self) -> dict[str, str]:
+        """Every path this stage writes, keyed by its name in the stage code."""
+        return {**self.outs, **self.metrics, **self.plots, "provenance": self.provenance}
+
+    def dep_paths(self) -> list[str]:
+        return [*self.code, *self.deps.values()]
+
+
+class Paper:
+    """The stages of one paper, declared in `stages/<id>.py`.
+
+    >>> paper = Paper("attngrad", code=["src/llmrepro/attngrad/"])
+    >>> @paper.stage(params=["attngrad.runtime"], outs={"timings": "data/attngrad/runtime.json"})
+    ... def runtime(ctx): ...
+
+    Fan-out over variants is a plain loop over `paper.add(...)`.
+    """
+
+    def __init__(self, id: str, code: list[str] | tuple[str, ...] = ()):
+        if not NAME_RE.match(id):
+            raise RegistryError(f"paper id {id!r} must match {NAME_RE.pattern}")
+        self.id = id
+        self.code = tuple(code)
+        self.stages: dict[str, Stage] = {}
+
+    def add(self, step: str, fn: Callable[..., None], *, code=(), deps=None, params=(), outs=None,
+            metrics=None, plots=None, resources: Resources | None = None, light: bool = False,
+            args: Mapping[str, Any] | None = None, desc: str = "") -> Stage:
+        name = f"{self.id}_{step}"
+        if not NAME_RE.match(name):
+            raise RegistryError(f"stage name {name!r} must match {NAME_RE.pattern}")
+        if name in self.stages:
+            raise RegistryError(f"stage {name!r} is declared twice in stages/{self.id}.py")
+        stage = Stage(
+            name=name, paper=self.id, fn=fn,
+            code=tuple(dict.fromkeys([f"stages/{self.id}.py", *self.code, *code])),
+            deps=_frozen(deps, "deps", name), params=tuple(params),
+            outs=_frozen(outs, "outs", name), metrics=_frozen(metrics, "metrics", name),
+            plots=_frozen(plots, "plots", name), resources=resources or Resources(),
+            light=light, args=MappingProxyType(dict(args or {})),
+            desc=desc or (fn.__doc__ or "").strip().split("\n")[0],
+        )
+        self.stages[name] = stage
+        return stage
+
+    def stage(self, **kw) -> Callable[[Callable[..., None]], Callable[..., None]]:
+        """Decorator form of `add`; the step is the function's name."""
+
+        def wrap(fn):
+            self.add(fn.__name__, fn, **kw)
+            return fn
+
+        return wrap
+
+    def main(self, argv: list[str] | None = None) -> None:
+        """Entry point of `python -m stages.<id> <stage>`."""
+        import sys
+
+        from llmrepro.pipeline.runner import run_stage
+
+        argv = sys.argv[1:] if argv is None else argv
+        if len(argv) != 1 or argv[0] not in self.stages:
+            known = ", ".join(self.stages) or "(none)"
+            raise SystemExit(f"usage: python -m stages.{self.id} <stage>; stages of {self.id}: {known}")
+        run_stage(self.stages[argv[0]], Path.cwd())

@@ -11,6 +11,7 @@
 # changed value reruns the rule; params.yaml itself is never an input.
 import json
 import sys
+from pathlib import Path
 
 sys.path.insert(0, workflow.basedir)
 
@@ -18,7 +19,7 @@ from llmrepro.pipeline import params as P
 from llmrepro.pipeline.registry import load_registry
 from llmrepro.pipeline.stage import is_dir, strip
 
-RAW, SECTIONS = P.load(workflow.basedir)
+RAW, SECTIONS = P.load(Path(workflow.basedir))
 REG = load_registry(workflow.basedir, RAW)
 
 shell.prefix("export LLMREPRO_ENGINE=snakemake; ")
@@ -45,17 +46,16 @@ def _values(s):
     return json.dumps({k: P.lookup(RAW, k) for k in s.params}, sort_keys=True)
 
 
-localrules: all, *[f"{p}_all" for p in REG.papers()], *[s.name for s in REG if s.light]
-
-
 rule all:
     default_target: True
+    localrule: True
     input: [strip(o) for s in REG for o in s.all_outs().values()]
 
 
 for _paper, _stages in REG.papers().items():
     rule:
         name: f"{_paper}_all"
+        localrule: True
         input: [strip(o) for s in REG if s.name in REG.ancestors([t.name for t in _stages]) for o in s.all_outs().values()]
 
 
@@ -63,6 +63,7 @@ for _s in REG:
     _res = P.resource_overrides(SECTIONS, _s.paper, _s.step, _s.resources)
     rule:
         name: _s.name
+        localrule: _s.light  # figures, claims, downloads: on the submit host under SLURM
         input: _input(_s)
         output: _output(_s)
         params:

@@ -83,7 +83,7 @@ class StageContext:
         from tqdm.auto import tqdm
 
         return tqdm(it, total=total, desc=f"{self.stage.name} {desc}".strip(), file=sys.stderr,
-                    mininterval=2.0, disable=None)
+                    mininterval=5.0, disable=False)
 
     def record(self, **fields: Any) -> None:
         """Extra facts for the provenance record (throughput, sizes, sources)."""

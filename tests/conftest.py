@@ -1,0 +1,78 @@
+"""Test set-up: hermetic, offline, and the project's thread settings.
+
+`import llmrepro` comes first so OMP_WAIT_POLICY=PASSIVE is set before torch loads.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import llmrepro  # noqa: F401  (sets the thread environment)
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_MIRROR = Path(os.environ.get("LLMREPRO_SHARED_MIRROR", ROOT.parent / "shared" / "mirror"))
+sys.path.insert(0, str(Path(__file__).parent))
+
+import fixture_mirror  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def mirror(tmp_path_factory) -> str:
+    """Fixture distributions first, then the shared mirror of released data."""
+    fixtures = fixture_mirror.build(tmp_path_factory.mktemp("mirror"))
+    dirs = [str(fixtures)] + ([str(SHARED_MIRROR)] if SHARED_MIRROR.is_dir() else [])
+    return os.pathsep.join(dirs)
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch, mirror, tmp_path_factory):
+    monkeypatch.setenv("LLMREPRO_MIRROR", mirror)
+    monkeypatch.setenv("LLMREPRO_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
+    monkeypatch.setenv("DVC_SITE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "dvc-site"))
+
+
+def tool_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env.update(extra or {})
+    return env
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True, **env) -> subprocess.CompletedProcess:
+    r = subprocess.run(cmd, cwd=cwd, env=tool_env(env), capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
+    return r
+
+
+def copy_project(dest: Path, scale: str = "smoke") -> Path:
+    """A fresh workspace: the project's tracked and untracked-but-not-ignored files,
+    a new git repo, and params at `scale`. Nothing computed is copied."""
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
+                           text=True, check=True).stdout.split()
+    for f in files:
+        src = ROOT / f
+        if src.is_file():
+            (dest / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / f)
+    shutil.rmtree(dest / "reports", ignore_errors=True)
+    (dest / "dvc.lock").unlink(missing_ok=True)
+    run(["git", "init", "-q"], dest)
+    run([sys.executable, "-m", "llmrepro.cli", "scale", scale], dest)
+    run(["git", "add", "-A"], dest)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "fixture"], dest)
+    # A cache and site cache of its own, so tests never touch the developer's.
+    run(["dvc", "config", "--local", "cache.dir", str(dest / ".dvc" / "cache")], dest)
+    return dest
+
+
+def running_stages(output: str) -> list[str]:
+    return [ln.split("'")[1] for ln in output.splitlines() if ln.startswith("Running stage '")]

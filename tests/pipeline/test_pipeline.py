@@ -1,0 +1,169 @@
+"""The smoke-scale pipeline, run for real under DVC and Snakemake in a temporary copy.
+
+These tests assert on what actually ran (the `Running stage` lines, with
+--no-run-cache), never on `dvc repro --dry`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from llmrepro import io
+from llmrepro.pipeline.registry import load_registry
+
+from conftest import copy_project, run, running_stages
+
+pytestmark = pytest.mark.slow
+
+
+def _env(mirror: str) -> dict[str, str]:
+    return {"LLMREPRO_MIRROR": mirror, "LLMREPRO_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, mirror):
+    """A smoke workspace after one full `dvc repro`."""
+    ws = copy_project(tmp_path_factory.mktemp("ws"))
+    t0 = time.perf_counter()
+    r = run(["dvc", "repro"], ws, **_env(mirror))
+    return ws, r.stdout + r.stderr, time.perf_counter() - t0
+
+
+def _set_param(ws: Path, key: str, value) -> None:
+    data = yaml.safe_load((ws / "params.yaml").read_text())
+    node = data
+    *head, last = key.split(".")
+    for k in head:
+        node = node[k]
+    node[last] = value
+    (ws / "params.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def _md5s(ws: Path) -> dict[str, str]:
+    return {str(p.relative_to(ws)): io.file_hash(p) for d in ("data", "models") for p in sorted((ws / d).rglob("*"))
+            if p.is_file()}
+
+
+def test_repro_builds_every_stage_with_outputs_and_provenance(built):
+    ws, log, _ = built
+    reg = load_registry(ws)
+    ran = running_stages(log)
+    assert set(ran) == {s.name for s in reg}
+    order = {n: i for i, n in enumerate(ran)}
+    assert all(order[u] < order[v] for u, v in reg.edges()), "a stage ran before one it depends on"
+    lock = yaml.safe_load((ws / "dvc.lock").read_text())["stages"]
+    for s in reg:
+        for out in s.all_outs().values():
+            assert (ws / out.rstrip("/")).exists(), (s.name, out)
+        prov = io.read_json(ws / s.provenance)
+        assert prov["stage"] == s.name and prov["cmd"] == s.cmd and prov["engine"] == "dvc"
+        assert set(prov["params"]) == set(s.params)
+        assert prov["git"]["commit"] and len(prov["git"]["commit"]) == 40
+        assert prov["packages"]["torch"] and prov["wall_s"] > 0 and prov["peak_rss_mb"] > 0
+        # provenance hashes agree with what DVC recorded
+        locked = {o["path"]: o.get("md5") for o in lock[s.name].get("outs", [])}
+        for path, h in prov["outputs"].items():
+            if not path.endswith("/") and path in locked:
+                assert h["md5"] == locked[path], (s.name, path)
+    for paper in reg.papers():
+        if paper != "report":
+            doc = io.read_json(ws / f"reports/{paper}/claims.json")
+            assert doc["scale"] == "smoke" and doc["claims"]
+            assert all(c["verdict"] in ("reproduced", "not reproduced", "inconclusive") for c in doc["claims"])
+    assert "| common |" in (ws / "reports/index.md").read_text() or "[common]" in (ws / "reports/index.md").read_text()
+
+
+def test_noop_repro_runs_nothing(built, mirror):
+    ws, _, _ = built
+    t0 = time.perf_counter()
+    r = run(["dvc", "repro"], ws, **_env(mirror))
+    assert running_stages(r.stdout) == []
+    assert time.perf_counter() - t0 < 15
+    assert "Data and pipelines are up to date." in run(["dvc", "status"], ws).stdout
+
+
+def test_param_change_reruns_exactly_the_downstream_closure(built, mirror):
+    ws, _, _ = built
+    reg = load_registry(ws)
+    key = "common.tokenizer.vocab_size"
+    _set_param(ws, key, 310)
+    status = json.loads(run(["dvc", "status", "--json"], ws).stdout)
+    direct = {s.name for s in reg if any(key == p or key.startswith(p + ".") for p in s.params)}
+    assert set(status) == direct == {"common_tokenizer"}
+    before = _md5s(ws)
+    r = run(["dvc", "repro", "--no-run-cache"], ws, **_env(mirror))
+    assert set(running_stages(r.stdout)) == reg.downstream(direct)
+    after = _md5s(ws)
+    untouched = [p for p in before if p.startswith(("data/common/corpora", "models/common/smollm2"))]
+    assert untouched and all(before[p] == after[p] for p in untouched)
+
+
+def test_killed_stage_leaves_no_valid_output_and_recovers(built, mirror):
+    ws, _, _ = built
+    reg = load_registry(ws)
+    _set_param(ws, "common.tokenizer.vocab_size", 305)
+    r = run(["dvc", "repro"], ws, check=False, LLMREPRO_KILL_AFTER_COMPUTE="common_tokenizer", **_env(mirror))
+    assert r.returncode != 0
+    assert not (ws / "data/common/tokenizer").exists()  # nothing that looks valid
+    assert list((ws / "data/common").glob(".tmp-tokenizer-*"))  # the half-written output is set aside
+    assert "common_tokenizer" in json.loads(run(["dvc", "status", "--json"], ws).stdout)
+    r = run(["dvc", "repro"], ws, **_env(mirror))
+    assert set(running_stages(r.stdout)) == reg.downstream(["common_tokenizer"])
+    assert not list((ws / "data/common").glob(".tmp-tokenizer-*"))
+    assert "Data and pipelines are up to date." in run(["dvc", "status"], ws).stdout
+
+
+def test_bad_param_fails_before_any_compute_and_loses_nothing(built, mirror):
+    ws, _, _ = built
+    before = _md5s(ws)
+    _set_param(ws, "common.tinylm.train.steps", "many")
+    r = run([sys.executable, "-m", "llmrepro.cli", "repro"], ws, check=False, **_env(mirror))
+    assert r.returncode == 2
+    assert "common.tinylm.train.steps = 'many' (a string)" in r.stderr
+    assert running_stages(r.stdout) == []
+    assert _md5s(ws) == before
+    # Under plain `dvc repro`, the stage itself refuses before computing.
+    r = run(["dvc", "repro", "common_tinylm"], ws, check=False, **_env(mirror))
+    assert r.returncode != 0 and "common.tinylm.train.steps = 'many'" in r.stdout + r.stderr
+    _set_param(ws, "common.tinylm.train.steps", 20)
+    _set_param(ws, "common.tokenizer.vocab_size", 300)
+    run(["dvc", "checkout", "-f"], ws)
+
+
+def test_snakemake_plans_runs_and_reruns_exactly_the_closure(tmp_path, mirror):
+    ws = copy_project(tmp_path)
+    reg = load_registry(ws)
+    env = _env(mirror)
+
+    def planned(*args) -> set[str]:
+        out = run(["snakemake", "-n", *args], ws, **env).stdout
+        return set(re.findall(r"^rule ([a-z0-9_]+):", out, flags=re.M)) - {"all"} - {f"{p}_all" for p in reg.papers()}
+
+    assert planned() == {s.name for s in reg}
+    # the SLURM profile plans the same jobs, with the registry's resources
+    slurm = run(["snakemake", "-n", "--profile", "profiles/slurm"], ws, **env).stdout
+    assert set(re.findall(r"^rule ([a-z0-9_]+):", slurm, flags=re.M)) - {"all"} - {
+        f"{p}_all" for p in reg.papers()} == {s.name for s in reg}
+    assert "slurm_partition=gpu" in slurm and "runtime=60" in slurm
+    common = {s.name for s in reg.paper("common")}
+    run(["snakemake", "-c2", "common_all"], ws, **env)
+    for s in reg.paper("common"):  # each rule ran its own command (snakemake#2832)
+        assert io.read_json(ws / s.provenance)["stage"] == s.name
+        assert io.read_json(ws / s.provenance)["engine"] == "snakemake"
+    assert planned("common_all") == set()
+    _set_param(ws, "common.tinylm.train.lr", 0.002)
+    assert planned("common_all") == reg.downstream(["common_tinylm"]) & common
+    run(["snakemake", "-c2", "common_all"], ws, **env)
+    # record Snakemake's results for DVC: DVC then agrees they are up to date
+    run(["dvc", "commit", "-f", "-q", *sorted(common)], ws)
+    st = json.loads(run(["dvc", "status", "--json", *sorted(common)], ws).stdout)
+    assert st == {}

@@ -1,0 +1,146 @@
+"""`llmrepro bench`: what the suite costs, measured, never asserted by timed tests.
+
+- each stage's cold time and peak memory, from its provenance record;
+- the time of a no-op `dvc repro` and of `dvc status`;
+- the training loop's tokens per second and its fraction of the matmul
+  ceiling, both measured in this same run (the machine's load changes both).
+
+Writes reports/bench.json and reports/bench.md.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from llmrepro import io
+
+BUDGET_S = {"paper": 300, "suite": 45 * 60, "noop": 5}
+PAPER_BUDGET_S = {"mspoe": 600, "facts": 600}
+
+
+def _timed(cmd: list[str], root: Path, repeats: int) -> dict[str, Any]:
+    from llmrepro.cli import tool_env
+
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        r = subprocess.run(cmd, cwd=root, env=tool_env(), capture_output=True, text=True)
+        times.append(time.perf_counter() - t0)
+    return {"cmd": " ".join(cmd), "median_s": statistics.median(times), "runs_s": times, "rc": r.returncode,
+            "ran_stages": r.stdout.count("Running stage")}
+
+
+def matmul_ceiling(n: int = 1024, repeats: int = 5, threads: int = 2) -> float:
+    """Best fp32 GFLOP/s of a square matmul: the roof the training loop is measured against."""
+    import torch
+
+    torch.set_num_threads(threads)
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = min(_time(lambda: a @ b) for _ in range(repeats))
+    return 2 * n**3 / best / 1e9
+
+
+def _time(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def training_throughput(root: Path, steps: int = 8, warmup: int = 3) -> dict[str, Any]:
+    """The shared training loop on the mini tiny-LM config, on random tokens."""
+    import numpy as np
+    import torch
+
+    from llmrepro.common.config import CommonParams
+    from llmrepro.models import factory, train
+    from llmrepro.pipeline import params as P
+
+    common: CommonParams = P.validate(P.render_scale(root, "mini"))["common"]
+    run = common.tinylm
+    vocab = common.tokenizer.vocab_size
+    torch.set_num_threads(2)
+    model = factory.build(run.model, vocab, seed=0)
+    ids = np.random.default_rng(0).integers(0, vocab, 200_000)
+    cfg = run.train.model_copy(update={"steps": warmup, "eval_every": 0})
+    batches = train.window_batches(ids, cfg.batch, run.model.context, 0)
+    _, opt = train.train(model, batches, cfg)
+    hist, _ = train.train(model, batches, cfg.model_copy(update={"steps": steps}), optimizer=opt)
+    n = factory.n_params(model)
+    fpt = train.flops_per_token(n, run.model.layers, run.model.context, run.model.hidden)
+    return {"params": n, "tokens_per_step": cfg.batch * run.model.context, "tokens_per_s": hist["tokens_per_s"],
+            "flops_per_token": fpt, "gflops": hist["tokens_per_s"] * fpt / 1e9}
+
+
+def stage_times(root: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for p in sorted((root / "reports").glob("*/provenance/*.json")):
+        rec = io.read_json(p)
+        out[rec["stage"]] = {"paper": rec["paper"], "wall_s": rec["wall_s"], "peak_rss_mb": rec["peak_rss_mb"],
+                             "engine": rec.get("engine"), "finished": rec.get("finished")}
+    return out
+
+
+def attngrad_target(root: Path) -> dict[str, Any] | None:
+    path = root / "reports/attngrad/metrics.json"
+    if not path.exists():
+        return None
+    return io.read_json(path).get("performance_target")
+
+
+def run_bench(root: Path, noop_repeats: int = 3) -> dict[str, Any]:
+    stages = stage_times(root)
+    papers: dict[str, float] = {}
+    for s in stages.values():
+        papers[s["paper"]] = papers.get(s["paper"], 0.0) + s["wall_s"]
+    ceiling = matmul_ceiling()
+    loop = training_throughput(root)
+    loop["fraction_of_ceiling"] = loop["gflops"] / ceiling
+    doc = {
+        "stages": stages,
+        "papers_cold_s": papers,
+        "suite_cold_s": sum(papers.values()),
+        "noop_dvc_repro": _timed(["dvc", "repro"], root, noop_repeats),
+        "dvc_status": _timed(["dvc", "status"], root, noop_repeats),
+        "matmul_ceiling_gflops_fp32_2threads": ceiling,
+        "training_loop": loop,
+        "attngrad_performance_target": attngrad_target(root),
+        "budgets_s": {**BUDGET_S, "per_paper": {**{p: BUDGET_S["paper"] for p in papers}, **PAPER_BUDGET_S}},
+    }
+    io.write_json(root / "reports/bench.json", doc)
+    (root / "reports/bench.md").write_text(render(doc))
+    print(render(doc))
+    return doc
+
+
+def render(doc: dict[str, Any]) -> str:
+    budgets = doc["budgets_s"]["per_paper"]
+    lines = ["# Benchmark", "", "Measured by `llmrepro bench` on this machine; stage times are the cold times "
+             "recorded in each stage's provenance.", "",
+             "| paper | cold time (s) | budget (s) | within |", "|---|---|---|---|"]
+    for p, t in doc["papers_cold_s"].items():
+        b = budgets.get(p, BUDGET_S["paper"])
+        lines.append(f"| {p} | {t:.0f} | {b} | {'yes' if t <= b else '**no**'} |")
+    lines += [f"| **suite** | {doc['suite_cold_s']:.0f} | {BUDGET_S['suite']} | "
+              f"{'yes' if doc['suite_cold_s'] <= BUDGET_S['suite'] else '**no**'} |", ""]
+    n, s = doc["noop_dvc_repro"], doc["dvc_status"]
+    lines += [f"- no-op `dvc repro`: {n['median_s']:.2f} s (median of {len(n['runs_s'])}; budget 5 s; "
+              f"stages run: {n['ran_stages']})",
+              f"- `dvc status`: {s['median_s']:.2f} s",
+              f"- matmul ceiling (fp32, 1024², 2 threads): {doc['matmul_ceiling_gflops_fp32_2threads']:.0f} GFLOP/s"]
+    t = doc["training_loop"]
+    lines += [f"- training loop (tiny Llama, {t['params']:,} params, {t['tokens_per_step']} tokens/step): "
+              f"{t['tokens_per_s']:,.0f} tokens/s = {t['gflops']:.1f} GFLOP/s = "
+              f"{100 * t['fraction_of_ceiling']:.0f} % of the ceiling"]
+    a = doc.get("attngrad_performance_target")
+    if a:
+        lines.append(f"- attngrad fast gradient at n = {a.get('n')}: {a.get('speedup', 0):.1f}× faster than exact "
+                     f"(target ≥ {a.get('target')}×), max relative error {a.get('max_rel_err', float('nan')):.1e}")
+    lines += ["", "| stage | paper | cold s | peak RSS MB |", "|---|---|---|---|"]
+    for name, st in sorted(doc["stages"].items(), key=lambda kv: -kv[1]["wall_s"]):
+        lines.append(f"| {name} | {st['paper']} | {st['wall_s']:.1f} | {st['peak_rss_mb']:.0f} |")
+    return "\n".join(lines) + "\n"

@@ -49,12 +49,10 @@ def test_github_commit_must_be_pinned():
 
 def test_hub_dataset_loader_reads_local_files(tmp_path):
     """The full-scale `load_dataset(id, config, revision=, split=)` path, pointed at local files."""
-    from llmrepro.common.perplexity import _hub_text
-
     (tmp_path / "test.txt").write_text("first line\n\nsecond line\n")
     ds = S.HubDataset.model_construct(id=str(tmp_path), config=None, revision=None, split="test",
                                       text_field="text")
-    assert _hub_text(ds) == "first line\n\nsecond line"
+    assert S.load_hub_text(ds) == "first line\n\nsecond line"
 
 
 def test_hub_model_loader_reads_a_local_folder(tmp_path):

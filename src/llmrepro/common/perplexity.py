@@ -8,13 +8,7 @@ from typing import Any
 from llmrepro import io
 from llmrepro.data import corpora as C
 from llmrepro.data import tokenizer as T
-
-
-def _hub_text(ds_cfg) -> str:
-    import datasets
-
-    ds = datasets.load_dataset(ds_cfg.id, ds_cfg.config, revision=ds_cfg.revision, split=ds_cfg.split)
-    return "\n\n".join(t for t in ds[ds_cfg.text_field] if t.strip())
+from llmrepro.data.sources import load_hub_text
 
 
 def smollm2_perplexity(model_dir: Path, corpus_dirs: dict[str, Path], cfg, progress=None) -> dict[str, Any]:
@@ -25,7 +19,7 @@ def smollm2_perplexity(model_dir: Path, corpus_dirs: dict[str, Path], cfg, progr
     out: dict[str, Any] = {"model": io.read_json(model_dir / "source.json"), "seq_len": cfg.seq_len}
     texts = {name: (C.read_split(d, "train"), C.read_split(d, "test")) for name, d in corpus_dirs.items()}
     if cfg.hub_dataset is not None:
-        texts[cfg.hub_dataset.id.split("/")[-1]] = (None, _hub_text(cfg.hub_dataset))
+        texts[cfg.hub_dataset.id.split("/")[-1]] = (None, load_hub_text(cfg.hub_dataset))
     for name, (train, test) in texts.items():
         test_ids = T.encode_corpus(tok, test)
         res = perplexity(model, test_ids, cfg.seq_len, cfg.max_windows, cfg.batch, progress)

@@ -170,3 +170,11 @@ def fetch_github(src: GithubSource, path: str, dest: Path) -> dict[str, str]:
             raise SourceError(f"{what}: download from {url} failed: {e}") from None
         via = url
     return {"source": what, "via": via, "sha256": sha256(target)}
+
+
+def load_hub_text(ds: HubDataset) -> str:
+    """A hub dataset split at a pinned revision, as one text (non-empty rows joined)."""
+    import datasets
+
+    rows = datasets.load_dataset(ds.id, ds.config, revision=ds.revision, split=ds.split)
+    return "\n\n".join(t for t in rows[ds.text_field] if t.strip())

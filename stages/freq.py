@@ -1,0 +1,109 @@
+"""freq: concept frequency and zero-shot performance; replay of the released data and a Zipf-CLIP."""
+
+from __future__ import annotations
+
+from llmrepro.pipeline import Paper, Resources
+
+paper = Paper("freq", code=["src/llmrepro/freq/config.py"])
+RELEASED = "data/freq/released/"
+WORLDS = "data/freq/worlds/"
+MODELS = "models/freq/"
+MINI = ["src/llmrepro/freq/experiment.py", "src/llmrepro/freq/world.py", "src/llmrepro/freq/vocabulary.py"]
+
+
+@paper.stage(code=["src/llmrepro/data/sources.py", "src/llmrepro/freq/replay.py"],
+             params=["freq.source", "freq.replay"], outs={"released": RELEASED}, light=True)
+def download(ctx):
+    """Fetch the paper's released counts and per-concept accuracies at the pinned commit."""
+    from llmrepro import io
+    from llmrepro.data.sources import fetch_github
+    from llmrepro.freq.replay import files
+
+    p = ctx.params.freq
+    got = [fetch_github(p.source, f, ctx.out.released) for f in files(p.replay)]
+    io.write_json(ctx.out.released / "source.json", {"repo": p.source.repo, "commit": p.source.commit, "files": got})
+
+
+@paper.stage(code=["src/llmrepro/freq/replay.py", "src/llmrepro/freq/analysis.py"], deps={"released": RELEASED},
+             params=["freq.replay"], outs={"result": "data/freq/replay.json"}, light=True)
+def replay(ctx):
+    """Recompute the paper's binned rho, the per-concept statistics and the Let It Wag! gap."""
+    from llmrepro import io
+    from llmrepro.freq.replay import replay as run
+
+    io.write_json(ctx.out.result, run(ctx.dep.released, ctx.params.freq.replay))
+
+
+@paper.stage(code=MINI, params=["freq.mini.world", "freq.mini.seeds"], outs={"worlds": WORLDS})
+def world(ctx):
+    """Seeded Zipf image-text worlds (one per seed) and a uniform-frequency control."""
+    from llmrepro.freq.experiment import make_worlds
+
+    for s in ctx.params.freq.mini.seeds:
+        ctx.seed(s)
+    make_worlds(ctx.params.freq.mini, ctx.out.worlds)
+
+
+@paper.stage(code=[*MINI, "src/llmrepro/freq/extraction.py"], deps={"worlds": WORLDS},
+             params=["freq.mini"], outs={"counts": "data/freq/counts.json"})
+def extract(ctx):
+    """Concept extraction: lemmatised inverted index (and a lowercased ablation), an image
+    tagger at threshold 0.7, integrated counts, and their fidelity to the ground truth."""
+    from llmrepro import io
+    from llmrepro.freq.experiment import extract_all
+
+    io.write_json(ctx.out.counts, extract_all(ctx.params.freq.mini, ctx.dep.worlds))
+
+
+@paper.stage(code=[*MINI, "src/llmrepro/freq/clip.py", "src/llmrepro/data/tokenizer.py"], deps={"worlds": WORLDS},
+             params=["freq.mini"], outs={"models": MODELS}, resources=Resources(runtime=30))
+def train(ctx):
+    """A tiny CLIP (CLIPTextModel + MLP image tower) per world, symmetric InfoNCE."""
+    from llmrepro.freq.experiment import train_all
+
+    for s in ctx.params.freq.mini.seeds:
+        ctx.seed(s)
+    train_all(ctx.params.freq.mini, ctx.dep.worlds, ctx.out.models, ctx.progress)
+
+
+@paper.stage(code=[*MINI, "src/llmrepro/freq/clip.py", "src/llmrepro/data/tokenizer.py"],
+             deps={"worlds": WORLDS, "models": MODELS}, params=["freq.mini"],
+             outs={"result": "data/freq/zeroshot.json"})
+def zeroshot(ctx):
+    """Per-concept zero-shot accuracy over all K concepts, prompt ensemble."""
+    from llmrepro import io
+    from llmrepro.freq.experiment import zero_shot_all
+
+    io.write_json(ctx.out.result, zero_shot_all(ctx.params.freq.mini, ctx.dep.worlds, ctx.dep.models))
+
+
+RESULTS = {"replay": "data/freq/replay.json", "counts": "data/freq/counts.json", "zeroshot": "data/freq/zeroshot.json"}
+
+
+@paper.stage(code=["src/llmrepro/report/plots.py", "src/llmrepro/freq/figures.py", "src/llmrepro/freq/analysis.py"],
+             deps=RESULTS, light=True,
+             plots={"replay": "reports/freq/replay_log_linear.png", "mini": "reports/freq/mini_log_linear.png",
+                    "tail": "reports/freq/long_tail.png", "wag": "reports/freq/rarest_decile.png",
+                    "control": "reports/freq/uniform_control.png"})
+def figures(ctx):
+    """Replay and mini log-linear plots, long tail, rarest decile, uniform control."""
+    from llmrepro.freq import figures
+
+    figures.draw_all(ctx.dep, ctx.out)
+
+
+@paper.stage(code=["src/llmrepro/report/pages.py", "src/llmrepro/pipeline/claims.py", "src/llmrepro/freq/claims.py",
+                   "src/llmrepro/freq/report.py", "src/llmrepro/freq/report.md", "src/llmrepro/freq/analysis.py",
+                   "src/llmrepro/stats.py"],
+             deps=RESULTS, params=["common.scale", "freq.mini.seeds"],
+             outs={"readme": "reports/freq/README.md", "claims": "reports/freq/claims.json"},
+             metrics={"metrics": "reports/freq/metrics.json"}, light=True)
+def report(ctx):
+    """Claims C1-C5 and the paper's page."""
+    from llmrepro.freq.report import report
+
+    report(ctx)
+
+
+if __name__ == "__main__":
+    paper.main()

@@ -85,8 +85,10 @@ class HubRef(Section):
 
 class HubDataset(HubRef):
     config: str | None = None
+    data_files: str | None = None  # one shard of a large dataset (C4), as the papers' code loads it
     split: str = "test"
     text_field: str = "text"
+    max_rows: int | None = None
 
 
 def mirror_dirs() -> list[Path]:
@@ -176,5 +178,8 @@ def load_hub_text(ds: HubDataset) -> str:
     """A hub dataset split at a pinned revision, as one text (non-empty rows joined)."""
     import datasets
 
-    rows = datasets.load_dataset(ds.id, ds.config, revision=ds.revision, split=ds.split)
+    kw = {"data_files": ds.data_files} if ds.data_files else {}
+    rows = datasets.load_dataset(ds.id, ds.config, revision=ds.revision, split=ds.split, **kw)
+    if ds.max_rows is not None:
+        rows = rows.select(range(min(ds.max_rows, len(rows))))
     return "\n\n".join(t for t in rows[ds.text_field] if t.strip())

@@ -14,14 +14,24 @@ from llmrepro.cherryq.quant import target_linears
 
 
 def hessians(model, sequences: torch.Tensor, progress=None) -> dict[str, torch.Tensor]:
+    """H = 2 X^T X / tokens per target linear. Projections that read the same input
+    (q/k/v, gate/up) share one Hessian: it is computed once."""
     lins = target_linears(model)
-    H = {n: torch.zeros(m.in_features, m.in_features, dtype=torch.float64) for n, m in lins.items()}
+    H: dict[str, torch.Tensor] = {}
+    alias: dict[str, str] = {}
+    first_reader: dict[int, str] = {}
     count = {"tokens": 0}
 
     def hook(name):
         def fn(_m, inp, _out):
-            x = inp[0].detach().reshape(-1, inp[0].shape[-1]).double()
-            H[name] += 2 * x.T @ x
+            ptr = inp[0].data_ptr()
+            owner = first_reader.setdefault(ptr, name)
+            if owner != name:
+                alias[name] = owner
+                return
+            x = inp[0].detach().reshape(-1, inp[0].shape[-1]).float()
+            h = (2 * x.T @ x).double()
+            H[name] = H[name] + h if name in H else h
         return fn
 
     handles = [m.register_forward_hook(hook(n)) for n, m in lins.items()]
@@ -29,12 +39,14 @@ def hessians(model, sequences: torch.Tensor, progress=None) -> dict[str, torch.T
         with torch.no_grad():
             seqs = range(len(sequences))
             for i in progress(seqs, total=len(sequences), desc="hessians") if progress else seqs:
+                first_reader.clear()
                 model(input_ids=sequences[i: i + 1])
                 count["tokens"] += sequences.shape[1]
     finally:
         for h in handles:
             h.remove()
-    return {n: h / count["tokens"] for n, h in H.items()}
+    out = {n: h / count["tokens"] for n, h in H.items()}
+    return {n: out[alias.get(n, n)] for n in lins}
 
 
 def _q(w: torch.Tensor, s: torch.Tensor, half: int) -> torch.Tensor:
@@ -43,8 +55,8 @@ def _q(w: torch.Tensor, s: torch.Tensor, half: int) -> torch.Tensor:
 
 def gptq(W: torch.Tensor, H: torch.Tensor, bits: int, group: int, damp: float = 0.01, block: int = 128) -> torch.Tensor:
     """Quantized copy of W (out x in) with FullSym groups of `group` input columns."""
-    W = W.detach().double().clone()
-    H = H.clone()
+    W = W.detach().float().clone()  # float32, as the reference implementation
+    H = H.float().clone()
     out, n = W.shape
     half = 2 ** (bits - 1)
     dead = torch.diag(H) == 0

@@ -19,16 +19,16 @@ def hessians(model, sequences: torch.Tensor, progress=None) -> dict[str, torch.T
     lins = target_linears(model)
     H: dict[str, torch.Tensor] = {}
     alias: dict[str, str] = {}
-    first_reader: dict[int, str] = {}
+    seen: list[tuple[torch.Tensor, str]] = []  # inputs of this forward pass, held so no address is reused
     count = {"tokens": 0}
 
     def hook(name):
         def fn(_m, inp, _out):
-            ptr = inp[0].data_ptr()
-            owner = first_reader.setdefault(ptr, name)
-            if owner != name:
+            owner = next((n for t, n in seen if t is inp[0]), None)
+            if owner is not None:
                 alias[name] = owner
                 return
+            seen.append((inp[0], name))
             x = inp[0].detach().reshape(-1, inp[0].shape[-1]).float()
             h = (2 * x.T @ x).double()
             H[name] = H[name] + h if name in H else h
@@ -39,7 +39,7 @@ def hessians(model, sequences: torch.Tensor, progress=None) -> dict[str, torch.T
         with torch.no_grad():
             seqs = range(len(sequences))
             for i in progress(seqs, total=len(sequences), desc="hessians") if progress else seqs:
-                first_reader.clear()
+                seen.clear()
                 model(input_ids=sequences[i: i + 1])
                 count["tokens"] += sequences.shape[1]
     finally:

@@ -15,10 +15,10 @@ TASKS = ("kv", "mdqa")
 def variant_cfgs(p, variant: str) -> dict[str, MsPoECfg | None]:
     """Named configurations a stage evaluates: the baseline, Ms-PoE in either head
     order, or the uniform-ratio sweep (one entry per ratio)."""
-    r = p.ms_poe
     if variant == "baseline":
         return {"baseline": None}
     if variant in ("sequential", "outlier"):
+        r = p.ms_poe
         return {f"ms_poe_{variant}": MsPoECfg(order=variant, r_min=r.r_min, r_max=r.r_max, skip_layers=r.skip_layers)}
     if variant == "uniform":
         return {f"uniform_{x:g}": MsPoECfg(order="uniform", ratio=x) for x in p.uniform_ratios}

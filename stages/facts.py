@@ -1,0 +1,82 @@
+"""facts: knowledge acquisition and forgetting during (continued) pretraining of a tiny LM."""
+
+from __future__ import annotations
+
+from llmrepro.pipeline import Paper, Resources
+
+paper = Paper("facts", code=["src/llmrepro/facts/config.py", "src/llmrepro/facts/world.py",
+                             "src/llmrepro/facts/steps.py", "src/llmrepro/data/tokenizer.py"])
+WORLD = "data/facts/world/"
+TRAIN = ["src/llmrepro/facts/training.py", "src/llmrepro/models/factory.py", "src/llmrepro/models/train.py"]
+WORLD_PARAMS = ["facts.world", "facts.world_seed"]
+
+
+@paper.stage(params=WORLD_PARAMS, outs={"world": WORLD}, light=True)
+def world(ctx):
+    """The background world, the fictional entities, their probes, and a word-level tokenizer."""
+    from llmrepro.facts.steps import make_world
+
+    make_world(ctx.params.facts, ctx.out.world)
+
+
+def pretrain(ctx, size: str):
+    from llmrepro import io
+    from llmrepro.facts.steps import pretrain as run
+
+    p = ctx.params.facts
+    ctx.seed(getattr(p.models, size).seed)
+    io.write_json(ctx.out.model / "pretrain.json", run(p, size, ctx.dep.world, ctx.out.model, ctx.progress))
+
+
+for _size in ("base", "small"):
+    paper.add(f"pretrain_{_size}", pretrain, code=TRAIN, deps={"world": WORLD},
+              params=[*WORLD_PARAMS, f"facts.models.{_size}"], outs={"model": f"models/facts/{_size}/"},
+              args={"size": _size}, resources=Resources(runtime=30),
+              desc=f"Pretrain the {_size} model on the background stream (weights and optimizer state kept)")
+
+
+def inject(ctx, variant: str):
+    from llmrepro.facts.steps import inject as run
+
+    p = ctx.params.facts
+    for s in p.inject.seeds:
+        ctx.seed(s)
+    run(p, variant, ctx.dep.world, ctx.dep.model, ctx.out.runs, ctx.progress)
+
+
+for _variant, _size, _desc in (("base", "base", "Inject fictional knowledge into the base model, batch B"),
+                               ("large_batch", "base", "The same at twice the batch, injected fraction fixed"),
+                               ("small_model", "small", "The same on the smaller model")):
+    paper.add(f"inject_{_variant}", inject, code=TRAIN, deps={"world": WORLD, "model": f"models/facts/{_size}/"},
+              params=[*WORLD_PARAMS, "facts.inject", *(["facts.large_batch_scale"] if _variant == "large_batch" else [])],
+              outs={"runs": f"data/facts/{_variant}/"}, args={"variant": _variant},
+              resources=Resources(runtime=30), desc=_desc)
+
+RESULTS = {v: f"data/facts/{v}/" for v in ("base", "large_batch", "small_model")}
+ANALYSIS = ["src/llmrepro/facts/metrics.py", "src/llmrepro/facts/report.py", "src/llmrepro/stats.py"]
+
+
+@paper.stage(code=[*ANALYSIS, "src/llmrepro/report/plots.py", "src/llmrepro/facts/figures.py"], deps=RESULTS,
+             light=True, plots={"dlogprob": "reports/facts/dlogprob.png", "effectivity": "reports/facts/effectivity.png",
+                                "retainability": "reports/facts/retainability.png"})
+def figures(ctx):
+    """Fig. 2 and Fig. 4 analogues, and effectivity bars."""
+    from llmrepro.facts import figures
+
+    figures.draw_all(ctx.dep, ctx.out)
+
+
+@paper.stage(code=[*ANALYSIS, "src/llmrepro/report/pages.py", "src/llmrepro/pipeline/claims.py",
+                   "src/llmrepro/facts/claims.py", "src/llmrepro/facts/report.md"],
+             deps=RESULTS, params=["common.scale"],
+             outs={"readme": "reports/facts/README.md", "claims": "reports/facts/claims.json"},
+             metrics={"metrics": "reports/facts/metrics.json"}, light=True)
+def report(ctx):
+    """Claims C1-C6, the decay-constant table and the paper's page."""
+    from llmrepro.facts.report import report
+
+    report(ctx)
+
+
+if __name__ == "__main__":
+    paper.main()

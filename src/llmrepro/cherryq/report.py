@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 from llmrepro import io
-from llmrepro.report.pages import Report, fmt, write_report
+from llmrepro.report.pages import Report, write_report
 from llmrepro.stats import mean_ci
 
 HS_KEYS = ("median_impact", "median_magnitude", "median_impact_init", "frac_impact_gt_magnitude",
@@ -51,27 +51,29 @@ def metrics(dep, qat_bits: list[int]) -> dict:
 
 
 def table1(m: dict, bits: int) -> str:
-    tiny, pre = m["ptq_tiny"]["rows"], m["ptq_pretrained"]["rows"]
-    q = m["qat"][f"b{bits}"]
-    pre_bits = bits if any(r["bits"] == bits for r in pre) else max(r["bits"] for r in pre if r["method"] != "fp")
-    cell = lambda rows, meth, b: (f"{_row(rows, meth, b)['shakespeare']:.2f} / {_row(rows, meth, b)['kjv']:.2f}"
-                                  if any(r["method"] == meth and r["bits"] == b for r in rows) else "–")
-    qcell = lambda meth: f"{q[meth]['value']:.3f} ± {q[meth]['sd'] or 0:.3f}" if meth in q else "–"
-    lines = [f"## Table 1 layout: perplexity at {bits} bits (Shakespeare / KJV test; QAT rows: both, mean ± sd "
-             "over seeds)", "",
-             f"| method | tiny Llama | SmolLM2-135M, {pre_bits}-bit PTQ "
-             "| paper, LLaMA2-7B 3-bit g128 (C4) |", "|---|---|---|---|"]
-    lines.append(f"| FP | {cell(tiny, 'fp', 16)} | {cell(pre, 'fp', 16)} | 6.97 |")
-    lines.append(f"| QAT | {qcell('qat')} | – | 9.25 |")
-    lines.append(f"| GPTQ | {cell(tiny, 'gptq', bits)} | {cell(pre, 'gptq', pre_bits)} | 8.28 |")
-    lines.append(f"| RTN | {cell(tiny, 'rtn', bits)} | {cell(pre, 'rtn', pre_bits)} | – |")
-    lines.append(f"| RTN + impact cherries (PTQ) | {cell(tiny, 'rtn+impact', bits)} | "
-                 f"{cell(pre, 'rtn+impact', pre_bits)} | – |")
-    lines.append(f"| RTN + magnitude cherries (PTQ) | {cell(tiny, 'rtn+magnitude', bits)} | "
-                 f"{cell(pre, 'rtn+magnitude', pre_bits)} | – |")
-    lines.append(f"| **CherryQ** (QAT + impact cherries) | {qcell('impact')} | – | 7.39 |")
-    lines.append(f"| QAT + random cherries | {qcell('random')} | – | – |")
-    lines.append(f"| QAT + magnitude cherries | {qcell('magnitude')} | – | – |")
+    """Perplexity per method at one width, laid out like the paper's Table 1."""
+    tiny, pre, q = m["ptq_tiny"]["rows"], m["ptq_pretrained"]["rows"], m["qat"][f"b{bits}"]
+    has = lambda rows, meth, b: any(r["method"] == meth and r["bits"] == b for r in rows)
+    ptq = lambda rows, meth, b: (f"{_row(rows, meth, b)['both']:.2f} ({_row(rows, meth, b)['bpw']:.2f} b/w)"
+                                 if has(rows, meth, b) else "–")
+    qat = lambda meth: f"{q[meth]['value']:.2f} ± {q[meth]['sd'] or 0:.2f}" if meth in q else "–"
+    paper = {"fp": "6.97", "qat": "9.25", "gptq": "8.28", "impact": "**7.39**"}
+    lines = [f"## Table 1 layout: perplexity at {bits} bits (Shakespeare and KJV test pooled; QAT rows: mean ± sd "
+             "over seeds; b/w: bits per weight incl. scales and cherries)", "",
+             f"| method | tiny Llama | SmolLM2-135M ({bits}-bit PTQ) | paper, LLaMA2-7B 3-bit g128 (C4) |",
+             "|---|---|---|---|",
+             f"| FP | {ptq(tiny, 'fp', 16)} | {ptq(pre, 'fp', 16)} | {paper['fp']} |",
+             f"| QAT | {qat('qat')} | – | {paper['qat']} |",
+             f"| GPTQ | {ptq(tiny, 'gptq', bits)} | {ptq(pre, 'gptq', bits)} | {paper['gptq']} |",
+             f"| RTN | {ptq(tiny, 'rtn', bits)} | {ptq(pre, 'rtn', bits)} | – |"]
+    for crit in ("impact", "magnitude", "random", "obd"):
+        if has(tiny, f"rtn+{crit}", bits) or has(pre, f"rtn+{crit}", bits):
+            lines.append(f"| RTN + {crit} cherries (PTQ) | {ptq(tiny, f'rtn+{crit}', bits)} | "
+                         f"{ptq(pre, f'rtn+{crit}', bits)} | – |")
+    lines.append(f"| **CherryQ** (QAT + impact cherries) | {qat('impact')} | – | {paper['impact']} |")
+    for crit in ("random", "magnitude"):
+        if crit in q:
+            lines.append(f"| QAT + {crit} cherries | {qat(crit)} | – | – |")
     return "\n".join(lines)
 
 
@@ -90,7 +92,13 @@ def report(ctx) -> None:
             *[(f"RTN {b}-bit cost (tiny)", "–", f"{100 * (m['ptq_tiny'][f'b{b}']['rtn_ratio'] - 1):.1f} % perplexity")
               for b in qat_bits],
             *[(f"QAT gap closed by CherryQ, {b} bits", "82 % (7B, 3-bit g128, C4)",
-               fmt(m["qat"][f"b{b}"]["qat_gap_closed"])) for b in qat_bits]]
+               f"{100 * m['qat'][f'b{b}']['qat_gap_closed']:.0f} %"
+               if m["qat"][f"b{b}"]["qat_gap_closed"] is not None else "–") for b in qat_bits],
+            ("SmolLM2 3-bit PTQ: RTN / GPTQ / RTN + impact / RTN + magnitude cherries (observation, not a "
+             "pre-registered claim)", "impact > magnitude",
+             " / ".join(f"{_row(m['ptq_pretrained']['rows'], meth, 3)['both']:.0f}"
+                        for meth in ("rtn", "gptq", "rtn+impact", "rtn+magnitude")
+                        if any(r["method"] == meth and r["bits"] == 3 for r in m["ptq_pretrained"]["rows"])))]
     write_report(Report(
         paper="cherryq", metrics=m, claims=CLAIMS, scale=ctx.params.common.scale,
         narrative=(Path(__file__).parent / "report.md").read_text(), rows=rows,

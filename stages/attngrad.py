@@ -76,26 +76,8 @@ FIGURES = {"runtime": "reports/attngrad/runtime.png", "error_vs_b": "reports/att
            "heads": "reports/attngrad/real_heads.png"}
 
 
-@paper.stage(code=["src/llmrepro/report/plots.py", "src/llmrepro/attngrad/figures.py"], deps=RESULTS,
-             plots=FIGURES, light=True)
-def figures(ctx):
-    """Time against n, error against B, alpha against c, training curves, real heads."""
-    from llmrepro.attngrad import figures
-
-    figures.draw_all(ctx.dep, ctx.out)
-
-
-@paper.stage(code=["src/llmrepro/report/pages.py", "src/llmrepro/pipeline/claims.py",
-                   "src/llmrepro/attngrad/claims.py", "src/llmrepro/attngrad/report.py",
-                   "src/llmrepro/attngrad/report.md"],
-             deps=RESULTS, params=["common.scale"],
-             outs={"readme": "reports/attngrad/README.md", "claims": "reports/attngrad/claims.json"},
-             metrics={"metrics": "reports/attngrad/metrics.json"}, light=True)
-def report(ctx):
-    """Claims C1-C4 and the paper's page."""
-    from llmrepro.attngrad.report import report
-
-    report(ctx)
+paper.figures(RESULTS, FIGURES, desc="Time against n, error against B, alpha against c, training curves, real heads")
+paper.report(RESULTS, desc="Claims C1-C4 and the paper's page")
 
 
 if __name__ == "__main__":

@@ -81,27 +81,11 @@ RESULTS = {"hs": "data/cherryq/hs_tiny.json", "ptq": "data/cherryq/ptq_tiny.json
            "sweep": "data/cherryq/sweep.json", "pretrained": "data/cherryq/pretrained.json"}
 
 
-@paper.stage(code=["src/llmrepro/report/plots.py", "src/llmrepro/cherryq/figures.py"], deps=RESULTS, light=True,
-             plots={"curve": "reports/cherryq/sorted_impact.png", "hs": "reports/cherryq/heterogeneity.png",
-                    "bits": "reports/cherryq/ppl_vs_bits.png", "sweep": "reports/cherryq/cherry_fraction.png"})
-def figures(ctx):
-    """Sorted impact, heterogeneity per matrix, perplexity against bits, cherry-fraction sweep."""
-    from llmrepro.cherryq import figures
-
-    figures.draw_all(ctx.dep, ctx.out)
-
-
-@paper.stage(code=["src/llmrepro/report/pages.py", "src/llmrepro/pipeline/claims.py", "src/llmrepro/stats.py",
-                   "src/llmrepro/cherryq/claims.py", "src/llmrepro/cherryq/report.py",
-                   "src/llmrepro/cherryq/report.md"],
-             deps=RESULTS, params=["common.scale", "cherryq.tiny.qat"],
-             outs={"readme": "reports/cherryq/README.md", "claims": "reports/cherryq/claims.json"},
-             metrics={"metrics": "reports/cherryq/metrics.json"}, light=True)
-def report(ctx):
-    """Claims C1-C3, a Table-1 layout, and the paper's page."""
-    from llmrepro.cherryq.report import report
-
-    report(ctx)
+paper.figures(RESULTS, {"curve": "reports/cherryq/sorted_impact.png", "hs": "reports/cherryq/heterogeneity.png",
+                        "bits": "reports/cherryq/ppl_vs_bits.png", "sweep": "reports/cherryq/cherry_fraction.png"},
+              desc="Sorted impact, heterogeneity per matrix, perplexity against bits, cherry-fraction sweep")
+paper.report(RESULTS, params=["cherryq.tiny.qat"], code=["src/llmrepro/stats.py"],
+             desc="Claims C1-C3, a Table-1 layout, and the paper's page")
 
 
 if __name__ == "__main__":

@@ -91,28 +91,10 @@ def tinylm(ctx):
     io.write_json(ctx.out.history, hist)
 
 
-@paper.stage(code=["src/llmrepro/report/plots.py", "src/llmrepro/common/figures.py"],
-             deps={"history": "data/common/tinylm_history.json", "ppl": "data/common/smollm2_ppl.json"},
-             plots={"loss": "reports/common/tinylm_loss.png", "ppl": "reports/common/smollm2_ppl.png"}, light=True)
-def figures(ctx):
-    """Loss curve of the tiny LM; SmolLM2 against the unigram baseline."""
-    from llmrepro.common import figures
-
-    figures.loss_curve(ctx.dep.history, ctx.out.loss)
-    figures.ppl_bars(ctx.dep.ppl, ctx.out.ppl)
-
-
-@paper.stage(code=["src/llmrepro/report/pages.py", "src/llmrepro/pipeline/claims.py", "src/llmrepro/common/report.py",
-                   "src/llmrepro/common/claims.py", "src/llmrepro/common/report.md"],
-             deps={"history": "data/common/tinylm_history.json", "ppl": "data/common/smollm2_ppl.json"},
-             params=["common.scale"],
-             outs={"readme": "reports/common/README.md", "claims": "reports/common/claims.json"},
-             metrics={"metrics": "reports/common/metrics.json"}, light=True)
-def report(ctx):
-    """Claims on the shared models, and this section's page."""
-    from llmrepro.common.report import report
-
-    report(ctx)
+RESULTS = {"history": "data/common/tinylm_history.json", "ppl": "data/common/smollm2_ppl.json"}
+paper.figures(RESULTS, {"loss": "reports/common/tinylm_loss.png", "ppl": "reports/common/smollm2_ppl.png"},
+              desc="Loss curve of the tiny LM; SmolLM2 against the unigram baseline")
+paper.report(RESULTS, desc="Claims on the shared models, and this section's page")
 
 
 if __name__ == "__main__":

@@ -56,26 +56,10 @@ RESULTS = {v: f"data/facts/{v}/" for v in ("base", "large_batch", "small_model")
 ANALYSIS = ["src/llmrepro/facts/metrics.py", "src/llmrepro/facts/report.py", "src/llmrepro/stats.py"]
 
 
-@paper.stage(code=[*ANALYSIS, "src/llmrepro/report/plots.py", "src/llmrepro/facts/figures.py"], deps=RESULTS,
-             light=True, plots={"dlogprob": "reports/facts/dlogprob.png", "effectivity": "reports/facts/effectivity.png",
-                                "retainability": "reports/facts/retainability.png"})
-def figures(ctx):
-    """Fig. 2 and Fig. 4 analogues, and effectivity bars."""
-    from llmrepro.facts import figures
-
-    figures.draw_all(ctx.dep, ctx.out)
-
-
-@paper.stage(code=[*ANALYSIS, "src/llmrepro/report/pages.py", "src/llmrepro/pipeline/claims.py",
-                   "src/llmrepro/facts/claims.py", "src/llmrepro/facts/report.md"],
-             deps=RESULTS, params=["common.scale"],
-             outs={"readme": "reports/facts/README.md", "claims": "reports/facts/claims.json"},
-             metrics={"metrics": "reports/facts/metrics.json"}, light=True)
-def report(ctx):
-    """Claims C1-C6, the decay-constant table and the paper's page."""
-    from llmrepro.facts.report import report
-
-    report(ctx)
+paper.figures(RESULTS, {"dlogprob": "reports/facts/dlogprob.png", "effectivity": "reports/facts/effectivity.png",
+                        "retainability": "reports/facts/retainability.png"},
+              code=ANALYSIS, desc="Fig. 2 and Fig. 4 analogues, and effectivity bars")
+paper.report(RESULTS, code=ANALYSIS, desc="Claims C1-C6, the decay-constant table and the paper's page")
 
 
 if __name__ == "__main__":

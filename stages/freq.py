@@ -80,29 +80,13 @@ def zeroshot(ctx):
 RESULTS = {"replay": "data/freq/replay.json", "counts": "data/freq/counts.json", "zeroshot": "data/freq/zeroshot.json"}
 
 
-@paper.stage(code=["src/llmrepro/report/plots.py", "src/llmrepro/freq/figures.py", "src/llmrepro/freq/analysis.py"],
-             deps=RESULTS, light=True,
-             plots={"replay": "reports/freq/replay_log_linear.png", "mini": "reports/freq/mini_log_linear.png",
-                    "tail": "reports/freq/long_tail.png", "wag": "reports/freq/rarest_decile.png",
-                    "control": "reports/freq/uniform_control.png"})
-def figures(ctx):
-    """Replay and mini log-linear plots, long tail, rarest decile, uniform control."""
-    from llmrepro.freq import figures
-
-    figures.draw_all(ctx.dep, ctx.out)
-
-
-@paper.stage(code=["src/llmrepro/report/pages.py", "src/llmrepro/pipeline/claims.py", "src/llmrepro/freq/claims.py",
-                   "src/llmrepro/freq/report.py", "src/llmrepro/freq/report.md", "src/llmrepro/freq/analysis.py",
-                   "src/llmrepro/stats.py"],
-             deps=RESULTS, params=["common.scale", "freq.mini.seeds"],
-             outs={"readme": "reports/freq/README.md", "claims": "reports/freq/claims.json"},
-             metrics={"metrics": "reports/freq/metrics.json"}, light=True)
-def report(ctx):
-    """Claims C1-C5 and the paper's page."""
-    from llmrepro.freq.report import report
-
-    report(ctx)
+paper.figures(RESULTS, {"replay": "reports/freq/replay_log_linear.png", "mini": "reports/freq/mini_log_linear.png",
+                        "tail": "reports/freq/long_tail.png", "wag": "reports/freq/rarest_decile.png",
+                        "control": "reports/freq/uniform_control.png"},
+              code=["src/llmrepro/freq/analysis.py"],
+              desc="Replay and mini log-linear plots, long tail, rarest decile, uniform control")
+paper.report(RESULTS, params=["freq.mini.seeds"], code=["src/llmrepro/freq/analysis.py", "src/llmrepro/stats.py"],
+             desc="Claims C1-C5 and the paper's page")
 
 
 if __name__ == "__main__":

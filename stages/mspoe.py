@@ -31,26 +31,10 @@ for _variant, _extra, _desc in (
 RESULTS = {k: f"data/mspoe/{k}.json" for k in ("baseline", "sequential", "outlier", "uniform")}
 
 
-@paper.stage(code=["src/llmrepro/report/plots.py", "src/llmrepro/mspoe/figures.py"], deps=RESULTS, light=True,
-             plots={"position": "reports/mspoe/acc_by_position.png", "sweep": "reports/mspoe/uniform_sweep.png",
-                    "heads": "reports/mspoe/head_scores.png"})
-def figures(ctx):
-    """Accuracy against gold position, the uniform-ratio sweep, per-head outlier scores."""
-    from llmrepro.mspoe import figures
-
-    figures.draw_all(ctx.dep, ctx.out)
-
-
-@paper.stage(code=["src/llmrepro/report/pages.py", "src/llmrepro/pipeline/claims.py", "src/llmrepro/stats.py",
-                   "src/llmrepro/mspoe/claims.py", "src/llmrepro/mspoe/report.py", "src/llmrepro/mspoe/report.md"],
-             deps=RESULTS, params=["common.scale", "mspoe.n_boot"],
-             outs={"readme": "reports/mspoe/README.md", "claims": "reports/mspoe/claims.json"},
-             metrics={"metrics": "reports/mspoe/metrics.json"}, light=True)
-def report(ctx):
-    """Claims C1-C3 and the paper's page."""
-    from llmrepro.mspoe.report import report
-
-    report(ctx)
+paper.figures(RESULTS, {"position": "reports/mspoe/acc_by_position.png", "sweep": "reports/mspoe/uniform_sweep.png",
+                        "heads": "reports/mspoe/head_scores.png"},
+              desc="Accuracy against gold position, the uniform-ratio sweep, per-head outlier scores")
+paper.report(RESULTS, params=["mspoe.n_boot"], code=["src/llmrepro/stats.py"], desc="Claims C1-C3 and the paper's page")
 
 
 if __name__ == "__main__":

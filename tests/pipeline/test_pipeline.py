@@ -7,9 +7,7 @@ These tests assert on what actually ran (the `Running stage` lines, with
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import sys
 import time
 from pathlib import Path

@@ -31,3 +31,8 @@ def ppl_bars(ppl_path: Path, out: Path) -> None:
         ax.set_xticks(list(x), names)
         ax.set(ylabel="perplexity (held-out test split)", yscale="log")
         ax.legend()
+
+
+def draw_all(dep, out) -> None:
+    loss_curve(dep.history, out.loss)
+    ppl_bars(dep.ppl, out.ppl)

@@ -130,6 +130,22 @@ class Paper:
         self.stages[name] = stage
         return stage
 
+    def report(self, deps: Mapping[str, str], params=(), code=(), desc: str = "Claims and the paper's page") -> Stage:
+        """The paper's claims stage: `llmrepro.<id>.report.report(ctx)` writes
+        reports/<id>/README.md, claims.json and metrics.json from the results in `deps`."""
+        own = [f"src/llmrepro/{self.id}/{f}" for f in ("claims.py", "report.py", "report.md")]
+        return self.add("report", _report, code=["src/llmrepro/report/pages.py", "src/llmrepro/pipeline/claims.py",
+                                                 *own, *code],
+                        deps=deps, params=["common.scale", *params], light=True, desc=desc,
+                        outs={"readme": f"reports/{self.id}/README.md", "claims": f"reports/{self.id}/claims.json"},
+                        metrics={"metrics": f"reports/{self.id}/metrics.json"})
+
+    def figures(self, deps: Mapping[str, str], plots: Mapping[str, str], code=(), desc: str = "") -> Stage:
+        """The paper's figures: `llmrepro.<id>.figures.draw_all(ctx.dep, ctx.out)`."""
+        return self.add("figures", _figures, code=["src/llmrepro/report/plots.py",
+                                                   f"src/llmrepro/{self.id}/figures.py", *code],
+                        deps=deps, plots=plots, light=True, desc=desc or "The paper's figures")
+
     def stage(self, **kw) -> Callable[[Callable[..., None]], Callable[..., None]]:
         """Decorator form of `add`; the step is the function's name."""
 
@@ -150,3 +166,15 @@ class Paper:
             known = ", ".join(self.stages) or "(none)"
             raise SystemExit(f"usage: python -m stages.{self.id} <stage>; stages of {self.id}: {known}")
         run_stage(self.stages[argv[0]], Path.cwd())
+
+
+def _report(ctx) -> None:
+    import importlib
+
+    importlib.import_module(f"llmrepro.{ctx.stage.paper}.report").report(ctx)
+
+
+def _figures(ctx) -> None:
+    import importlib
+
+    importlib.import_module(f"llmrepro.{ctx.stage.paper}.figures").draw_all(ctx.dep, ctx.out)

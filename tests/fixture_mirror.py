@@ -54,15 +54,20 @@ def _sdist(path: Path, files: dict[str, str]) -> None:
             tar.addfile(info, io.BytesIO(data))
 
 
-def tiny_gguf(path: Path, vocab_size: int = 320, hidden: int = 32, layers: int = 2, heads: int = 4,
+def tiny_gguf(path: Path, vocab_size: int = 1200, hidden: int = 32, layers: int = 2, heads: int = 4,
               kv_heads: int = 2, ffn: int = 64) -> None:
-    """A random-weight Llama in GGUF with a byte-level BPE tokenizer: SmolLM2's format, in miniature."""
+    """A random-weight Llama in GGUF with a byte-level BPE tokenizer: SmolLM2's format, in miniature.
+    The tokenizer learns the task words (nouns, cities) as single tokens, as SmolLM2's does."""
     import gguf
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
+    from llmrepro.freq.vocabulary import NOUNS
+    from llmrepro.mspoe.tasks import CITIES
+
+    words = " ".join([*NOUNS, *CITIES])
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.train_from_iterator(LINES * 20, trainers.BpeTrainer(
+    tok.train_from_iterator(LINES * 20 + [words] * 30, trainers.BpeTrainer(
         vocab_size=vocab_size, special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
     vocab = tok.get_vocab()

@@ -94,6 +94,10 @@ def make(task: str, tok, n: int, positions: list[int], per_position: int, seed: 
         gen = lambda p: mdqa_example(rng, cities, n, p)
     else:
         raise ValueError(f"task {task!r} is not one of: kv, mdqa")
+    pool = values if task == "kv" else cities
+    if len(pool) < n:
+        raise ValueError(f"{task}: the tokenizer has only {len(pool)} single-token candidate answers, "
+                         f"fewer than n={n} items per prompt")
     bad = [p for p in positions if not 0 <= p < n]
     if bad:
         raise ValueError(f"gold positions {bad} are outside 0..{n - 1} for {task} with {n} items")

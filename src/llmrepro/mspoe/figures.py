@@ -39,7 +39,12 @@ def sweep(res: dict, out) -> None:
 
 
 def head_scores(res: dict, out) -> None:
-    s = np.array(res["ms_poe_outlier"]["kv"]["head_scores"])
+    scores = res["ms_poe_outlier"]["kv"].get("head_scores")
+    if scores is None:  # every layer was skipped: nothing was patched
+        with figure(out, size=(4.6, 3.6)) as (fig, ax):
+            ax.text(0.5, 0.5, "no patched layers", ha="center", va="center")
+        return
+    s = np.array(scores)
     with figure(out, size=(4.6, 3.6)) as (fig, ax):
         im = ax.imshow(s.T, aspect="auto", cmap="viridis")
         fig.colorbar(im, ax=ax, label="fraction of keys > 3x mean weight")

@@ -36,7 +36,8 @@ def test_per_concept_and_rare_gap():
 
 def test_replay_reproduces_the_cc3m_legend(tmp_path):
     from llmrepro.data.sources import GithubSource, fetch_github, mirror_dirs
-    from llmrepro.freq.replay import Pair, ReplayCfg, files, replay
+    from llmrepro.freq.config import Pair, ReplayCfg
+    from llmrepro.freq.replay import files, replay
 
     src = GithubSource(repo="bethgelab/frequency_determines_performance",
                        commit="11ef009f9d0d9c0d190b4ede58e07d378ef79d32")
@@ -97,7 +98,8 @@ def test_world_is_seeded_zipf_and_misaligned():
 def test_clip_text_embedding_ignores_padding():
     import torch
 
-    from llmrepro.freq.clip import ClipCfg, TinyClip, encode
+    from llmrepro.freq.clip import TinyClip, encode
+    from llmrepro.freq.config import ClipCfg
     from llmrepro.freq.experiment import tokenizer_for
 
     w = W.generate(W.WorldCfg(concepts=10, pairs=50, dim=8), 0)

@@ -9,6 +9,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from llmrepro.cherryq import experiments as E
+from llmrepro.cherryq.config import PretrainedCfg, QatModelCfg
 from llmrepro.cherryq import gptq as G
 from llmrepro.models.factory import load_source
 
@@ -19,7 +20,7 @@ def _load(cfg, local_dir: Path, corpus_dirs: dict[str, Path]):
     return model, train, test
 
 
-def impact(cfg: E.QatModelCfg, model_dir: Path, corpus_dirs, out_dir: Path, progress=None) -> dict:
+def impact(cfg: QatModelCfg, model_dir: Path, corpus_dirs, out_dir: Path, progress=None) -> dict:
     model, train, _ = _load(cfg, model_dir, corpus_dirs)
     calib = E.calibration(train, cfg.calib_sequences, cfg.calib_len, cfg.seed)
     imp, table = E.impact_and_hs(model, E.random_init_like(model, cfg.seed), calib, calib, progress)
@@ -28,13 +29,13 @@ def impact(cfg: E.QatModelCfg, model_dir: Path, corpus_dirs, out_dir: Path, prog
     return table
 
 
-def ptq(cfg: E.QatModelCfg, model_dir: Path, impact_dir: Path, corpus_dirs, progress=None) -> list[dict]:
+def ptq(cfg: QatModelCfg, model_dir: Path, impact_dir: Path, corpus_dirs, progress=None) -> list[dict]:
     model, train, test = _load(cfg, model_dir, corpus_dirs)
     H = G.hessians(model, E.calibration(train, cfg.calib_sequences, cfg.calib_len, cfg.seed))
     return E.ptq(model, load_file(impact_dir / "impact.safetensors"), test, cfg.ptq, cfg.eval, H, progress)
 
 
-def qat(cfg: E.QatModelCfg, model_dir: Path, impact_dir: Path, corpus_dirs,
+def qat(cfg: QatModelCfg, model_dir: Path, impact_dir: Path, corpus_dirs,
         runs: list[tuple[int, str, float, int]], progress=None) -> list[dict]:
     model, train, test = _load(cfg, model_dir, corpus_dirs)
     imp = load_file(impact_dir / "impact.safetensors")
@@ -44,15 +45,15 @@ def qat(cfg: E.QatModelCfg, model_dir: Path, impact_dir: Path, corpus_dirs,
             for b, m, f, s in (progress(runs, total=len(runs), desc="qat") if progress else runs)]
 
 
-def main_runs(cfg: E.QatModelCfg) -> list[tuple[int, str, float, int]]:
+def main_runs(cfg: QatModelCfg) -> list[tuple[int, str, float, int]]:
     return [(b, m, cfg.qat.fraction, s) for b, ms in cfg.qat.methods.items() for s in cfg.qat.seeds for m in ms]
 
 
-def sweep_runs(cfg: E.QatModelCfg) -> list[tuple[int, str, float, int]]:
+def sweep_runs(cfg: QatModelCfg) -> list[tuple[int, str, float, int]]:
     return [(cfg.sweep.bits, c, f, cfg.sweep.seed) for f in cfg.sweep.fractions for c in cfg.sweep.criteria]
 
 
-def pretrained(cfg: E.PretrainedCfg, model_dir: Path, corpus_dirs, progress=None) -> dict:
+def pretrained(cfg: PretrainedCfg, model_dir: Path, corpus_dirs, progress=None) -> dict:
     model, train, test = _load(cfg, model_dir, corpus_dirs)
     calib = E.calibration(train, cfg.calib_sequences, cfg.calib_len, cfg.seed)
     init = E.random_init_like(model, cfg.seed)

@@ -1,11 +1,29 @@
-"""The `facts` params section."""
+"""The `facts` params section (kept free of torch, so validating params is fast)."""
 
 from __future__ import annotations
 
 from llmrepro.data.sources import HubDataset, HubRef
-from llmrepro.facts.training import InjectCfg, PretrainCfg
 from llmrepro.facts.world import WorldCfg
+from llmrepro.models.factory import TinyLM
+from llmrepro.models.train import TrainCfg
 from llmrepro.pipeline.params import PaperSection, Section, section
+
+
+class PretrainCfg(Section):
+    model: TinyLM
+    train: TrainCfg
+    seed: int = 0
+
+
+class InjectCfg(Section):
+    steps: int = 300  # continued-pretraining steps, the first injection at step 0
+    batch: int = 16
+    batch_scale: int = 1  # 2 = twice the rows, with every passage injected twice (fixed injected fraction)
+    lr: float = 1.0e-3  # constant, as in the paper's constant-LR control
+    interval: int = 15  # steps between injections (the paper: 100)
+    injections: int = 10  # paraphrase and duplication; "once" is injected at step 0 only
+    window: int = 8  # t_w for the local acquisition maximum (the paper: 50 for a 100-step interval)
+    seeds: list[int] = [0, 1, 2]
 
 
 class Models(Section):

@@ -9,26 +9,9 @@ import numpy as np
 import torch
 
 from llmrepro.facts import world as W
+from llmrepro.facts.config import InjectCfg, PretrainCfg
 from llmrepro.models import factory
 from llmrepro.models import train as T
-from llmrepro.pipeline.params import Section
-
-
-class PretrainCfg(Section):
-    model: factory.TinyLM
-    train: T.TrainCfg
-    seed: int = 0
-
-
-class InjectCfg(Section):
-    steps: int = 300  # continued-pretraining steps, the first injection at step 0
-    batch: int = 16
-    batch_scale: int = 1  # 2 = twice the rows, with every passage injected twice (fixed injected fraction)
-    lr: float = 1.0e-3  # constant, as in the paper's constant-LR control
-    interval: int = 15  # steps between injections (the paper: 100)
-    injections: int = 10  # paraphrase and duplication; "once" is injected at step 0 only
-    window: int = 8  # t_w for the local acquisition maximum (the paper: 50 for a 100-step interval)
-    seeds: list[int] = [0, 1, 2]
 
 
 class Stream:

@@ -14,18 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from llmrepro.pipeline.params import Section
-
-
-class ClipCfg(Section):
-    hidden: int = 64
-    layers: int = 2
-    heads: int = 2
-    embed: int = 64
-    max_len: int = 24
-    epochs: int = 2
-    batch: int = 256
-    lr: float = 1.0e-3
+from llmrepro.freq.config import ClipCfg
 
 
 class TinyClip(nn.Module):

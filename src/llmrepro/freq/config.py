@@ -1,11 +1,44 @@
-"""The `freq` params section."""
+"""The `freq` params section (kept free of torch and scipy, so validating params is fast)."""
 
 from __future__ import annotations
 
 from llmrepro.data.sources import GithubSource, HubRef
-from llmrepro.freq.experiment import MiniCfg
-from llmrepro.freq.replay import ReplayCfg
+from llmrepro.freq.extraction import TaggerCfg
+from llmrepro.freq.world import WorldCfg
 from llmrepro.pipeline.params import PaperSection, Section, section
+
+
+class Pair(Section):
+    pretrain: str
+    model: str
+    legend_rho: float  # the value printed in the paper's figure legend
+    drop_low: int = 1  # the notebook drops the first two bins for LAION-400M
+
+
+class ReplayCfg(Section):
+    count_type: str = "integrated_tlemmatized_i0.7"
+    prompt: str = "ensemble"
+    pairs: list[Pair]
+    tolerance: float = 0.01
+    n_boot: int = 2000
+
+
+class ClipCfg(Section):
+    hidden: int = 64
+    layers: int = 2
+    heads: int = 2
+    embed: int = 64
+    max_len: int = 24
+    epochs: int = 2
+    batch: int = 256
+    lr: float = 1.0e-3
+
+
+class MiniCfg(Section):
+    world: WorldCfg
+    seeds: list[int]
+    tagger: TaggerCfg
+    clip: ClipCfg
 
 
 class PaperScale(Section):

@@ -10,14 +10,7 @@ from llmrepro.freq import clip as C
 from llmrepro.freq import extraction as X
 from llmrepro.freq import world as W
 from llmrepro.freq.vocabulary import PROMPTS
-from llmrepro.pipeline.params import Section
-
-
-class MiniCfg(Section):
-    world: W.WorldCfg
-    seeds: list[int]
-    tagger: X.TaggerCfg
-    clip: C.ClipCfg
+from llmrepro.freq.config import MiniCfg
 
 
 def world_names(cfg: MiniCfg) -> dict[str, tuple[int, float]]:

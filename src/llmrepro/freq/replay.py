@@ -8,27 +8,12 @@ import numpy as np
 
 from llmrepro import io
 from llmrepro.freq import analysis as A
-from llmrepro.pipeline.params import Section
+from llmrepro.freq.config import ReplayCfg
 
 # The 18 classification datasets the paper's notebook pools (imagenet-r is left out there).
 DATASETS = ("imagenet", "cifar10", "cifar100", "caltech101", "caltech256", "sun397", "birdsnap", "country211", "cub",
             "dtd", "eurosat", "fgvcaircraft", "flowers102", "food101", "imagenet-sketch", "oxfordpets",
             "stanfordcars", "ucf101")
-
-
-class Pair(Section):
-    pretrain: str
-    model: str
-    legend_rho: float  # the value printed in the paper's figure legend
-    drop_low: int = 1  # the notebook drops the first two bins for LAION-400M
-
-
-class ReplayCfg(Section):
-    count_type: str = "integrated_tlemmatized_i0.7"
-    prompt: str = "ensemble"
-    pairs: list[Pair]
-    tolerance: float = 0.01
-    n_boot: int = 2000
 
 
 def files(cfg: ReplayCfg) -> list[str]:

@@ -94,32 +94,32 @@ def cmd_check(args) -> int:
     return cmd_dvc_yaml(argparse.Namespace(root=args.root, check=True))
 
 
-def _engine(root: Path, targets: list[str], args, extra: list[str]) -> int:
+def _engine(root: Path, stages: list[str], args, extra: list[str], snake_target: str | None = None) -> int:
     if args.engine == "dvc":
-        cmd = ["dvc", "repro", *targets, *extra]
+        cmd = ["dvc", "repro", *stages, *extra]
     else:
-        cmd = ["snakemake", "-c", str(args.cores), *targets, *extra]
+        cmd = ["snakemake", "-c", str(args.cores), *([snake_target] if snake_target else []), *extra]
     print("+", " ".join(cmd), file=sys.stderr)
     rc = subprocess.call(cmd, cwd=root, env=tool_env())
     if rc == 0 and args.engine == "snakemake":
-        # Record Snakemake's results for DVC, so `dvc status` agrees (workflow.md §4.5).
-        rc = subprocess.call(["dvc", "commit", "-f", "-q"], cwd=root, env=tool_env())
+        # Record what Snakemake built for DVC, so `dvc status` agrees with it.
+        rc = subprocess.call(["dvc", "commit", "-f", "-q", *stages], cwd=root, env=tool_env())
     return rc
 
 
 def cmd_run(args, extra: list[str]) -> int:
     root = _root(args)
     reg = _registry(root)  # bad params fail here, before any compute
-    targets = [s.name for s in reg.paper(args.paper)]
-    if args.engine == "snakemake":
-        targets = [f"{args.paper}_all"]
-    return _engine(root, targets, args, extra)
+    own = [s.name for s in reg.paper(args.paper)]
+    if args.engine == "snakemake":  # Snakemake builds the upstream too; DVC records all of it
+        return _engine(root, [s.name for s in reg if s.name in reg.ancestors(own)], args, extra, f"{args.paper}_all")
+    return _engine(root, own, args, extra)
 
 
 def cmd_repro(args, extra: list[str]) -> int:
     root = _root(args)
-    _registry(root)
-    return _engine(root, [], args, extra)
+    reg = _registry(root)
+    return _engine(root, [s.name for s in reg] if args.engine == "snakemake" else [], args, extra)
 
 
 def cmd_bench(args) -> int:

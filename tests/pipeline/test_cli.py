@@ -1,0 +1,52 @@
+"""The `llmrepro` command line."""
+
+from __future__ import annotations
+
+import sys
+
+from conftest import ROOT, copy_project, run
+
+
+def cli(*args, cwd=ROOT, check=True):
+    return run([sys.executable, "-m", "llmrepro.cli", *args], cwd, check=check)
+
+
+def test_stages_are_listed_by_paper():
+    out = cli("stages", "--paper", "cherryq").stdout
+    assert out.startswith("cherryq:") and "cherryq_qat" in out and "common_" not in out
+
+
+def test_dag_of_a_paper_includes_its_upstream():
+    out = cli("dag", "--paper", "attngrad", "--mermaid").stdout
+    assert out.startswith("flowchart TD")
+    assert "common_smollm2 --> attngrad_heads" in out
+    assert "facts_" not in out
+
+
+def test_unknown_paper_lists_what_exists():
+    r = cli("run", "nosuchpaper", check=False)
+    assert r.returncode == 2 and "no paper 'nosuchpaper'; papers with stages:" in r.stderr
+    assert "cherryq" in r.stderr
+
+
+def test_scale_switch_changes_only_what_the_overlay_sets(tmp_path):
+    import yaml
+
+    ws = copy_project(tmp_path, scale="mini")
+    before = yaml.safe_load((ws / "params.yaml").read_text())
+    cli("scale", "smoke", cwd=ws)
+    after = yaml.safe_load((ws / "params.yaml").read_text())
+    assert after["common"]["scale"] == "smoke"
+    assert after["common"]["tinylm"]["train"]["steps"] == 20
+    assert after["common"]["tinylm"]["train"]["lr"] == before["common"]["tinylm"]["train"]["lr"]  # not overlaid
+    r = cli("scale", "huge", cwd=ws, check=False)
+    assert r.returncode == 2 and "invalid choice: 'huge'" in r.stderr
+    cli("scale", "mini", cwd=ws)
+    assert (ws / "params.yaml").read_text() == (ROOT / "params.yaml").read_text()
+
+
+def test_check_reports_a_stale_dvc_yaml(tmp_path):
+    ws = copy_project(tmp_path, scale="mini")
+    (ws / "dvc.yaml").write_text((ws / "dvc.yaml").read_text().replace("cmd: python -m stages.facts", "cmd: echo"))
+    r = cli("check", cwd=ws, check=False)
+    assert r.returncode == 1 and "out of sync" in r.stderr

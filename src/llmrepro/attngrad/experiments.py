@@ -218,9 +218,9 @@ def head_scales(model, token_windows: torch.Tensor) -> dict[str, Any]:
 
     handles = [m.register_forward_hook(hook(i, split)) for i, m, split in _qk_hooks(model)]
     try:
-        with torch.no_grad():
+        with torch.no_grad():  # the base model only: q and k are all we need, not the LM head's logits
             for w in token_windows:
-                model(input_ids=w.unsqueeze(0))
+                model.base_model(input_ids=w.unsqueeze(0))
     finally:
         for h in handles:
             h.remove()

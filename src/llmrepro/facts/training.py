@@ -70,9 +70,11 @@ class ProbeSet:
 
     @torch.no_grad()
     def logprobs(self, model) -> np.ndarray:
-        """Every probe's target log-probability, in one batched forward pass."""
-        logits = model(input_ids=self.ids).logits[torch.arange(len(self.ids)), self.last]
-        return torch.log_softmax(logits.float(), -1)[torch.arange(len(self.ids)), self.target].numpy()
+        """Every probe's target log-probability, in one batched forward pass; the LM head
+        runs only at each probe's last position."""
+        rows = torch.arange(len(self.ids))
+        hidden = model.model(input_ids=self.ids).last_hidden_state[rows, self.last]
+        return torch.log_softmax(model.lm_head(hidden).float(), -1)[rows, self.target].numpy()
 
 
 def inject(world, wcfg: W.WorldCfg, tok, model_dir: Path, cfg: InjectCfg, seed: int, progress=None) -> dict:

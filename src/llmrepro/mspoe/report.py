@@ -81,7 +81,8 @@ def report(ctx) -> None:
               f"{v['baseline']['pooled_mean']:.3f} / {v['ms_poe_outlier']['pooled_mean']:.3f} / "
               f"{v['ms_poe_sequential']['pooled_mean']:.3f}"),
              ("best uniform ratio (same examples)", "helps, then hurts (Fig. 3)", m["ms_poe"]["best_uniform"]),
-             ("prompt length (tokens) / model window", "within the window", f"{m['prompt_tokens']} / {m['model_window']}")]
+             ("longest prompt (tokens) / model window", "within the window",
+              ", ".join(f"{t} {n}" for t, n in m["prompt_tokens"].items()) + f" / {m['model_window']}")]
     n = v["baseline"]["kv"]["n_per_position"]
     write_report(Report(
         paper="mspoe", metrics=m, claims=CLAIMS, scale=ctx.params.common.scale,

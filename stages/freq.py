@@ -8,11 +8,9 @@ paper = Paper("freq", code=["src/llmrepro/freq/config.py"])
 RELEASED = "data/freq/released/"
 WORLDS = "data/freq/worlds/"
 MODELS = "models/freq/"
-MINI = ["src/llmrepro/freq/experiment.py", "src/llmrepro/freq/world.py", "src/llmrepro/freq/vocabulary.py"]
 
 
-@paper.stage(code=["src/llmrepro/data/sources.py", "src/llmrepro/freq/replay.py"],
-             params=["freq.source", "freq.replay"], outs={"released": RELEASED}, light=True)
+@paper.stage(params=["freq.source", "freq.replay"], outs={"released": RELEASED}, light=True)
 def download(ctx):
     """Fetch the paper's released counts and per-concept accuracies at the pinned commit."""
     from llmrepro import io
@@ -24,7 +22,7 @@ def download(ctx):
     io.write_json(ctx.out.released / "source.json", {"repo": p.source.repo, "commit": p.source.commit, "files": got})
 
 
-@paper.stage(code=["src/llmrepro/freq/replay.py", "src/llmrepro/freq/analysis.py"], deps={"released": RELEASED},
+@paper.stage(deps={"released": RELEASED},
              params=["freq.replay"], outs={"result": "data/freq/replay.json"}, light=True)
 def replay(ctx):
     """Recompute the paper's binned rho, the per-concept statistics and the Let It Wag! gap."""
@@ -34,7 +32,7 @@ def replay(ctx):
     io.write_json(ctx.out.result, run(ctx.dep.released, ctx.params.freq.replay))
 
 
-@paper.stage(code=MINI, params=["freq.mini.world", "freq.mini.seeds"], outs={"worlds": WORLDS})
+@paper.stage(params=["freq.mini.world", "freq.mini.seeds"], outs={"worlds": WORLDS})
 def world(ctx):
     """Seeded Zipf image-text worlds (one per seed) and a uniform-frequency control."""
     from llmrepro.freq.experiment import make_worlds
@@ -44,7 +42,7 @@ def world(ctx):
     make_worlds(ctx.params.freq.mini, ctx.out.worlds)
 
 
-@paper.stage(code=[*MINI, "src/llmrepro/freq/extraction.py"], deps={"worlds": WORLDS},
+@paper.stage(deps={"worlds": WORLDS},
              params=["freq.mini"], outs={"counts": "data/freq/counts.json"})
 def extract(ctx):
     """Concept extraction: lemmatised inverted index (and a lowercased ablation), an image
@@ -55,7 +53,7 @@ def extract(ctx):
     io.write_json(ctx.out.counts, extract_all(ctx.params.freq.mini, ctx.dep.worlds))
 
 
-@paper.stage(code=[*MINI, "src/llmrepro/freq/clip.py", "src/llmrepro/data/tokenizer.py"], deps={"worlds": WORLDS},
+@paper.stage(deps={"worlds": WORLDS},
              params=["freq.mini"], outs={"models": MODELS}, resources=Resources(runtime=30))
 def train(ctx):
     """A tiny CLIP (CLIPTextModel + MLP image tower) per world, symmetric InfoNCE."""
@@ -66,8 +64,7 @@ def train(ctx):
     train_all(ctx.params.freq.mini, ctx.dep.worlds, ctx.out.models, ctx.progress)
 
 
-@paper.stage(code=[*MINI, "src/llmrepro/freq/clip.py", "src/llmrepro/data/tokenizer.py"],
-             deps={"worlds": WORLDS, "models": MODELS}, params=["freq.mini"],
+@paper.stage(deps={"worlds": WORLDS, "models": MODELS}, params=["freq.mini"],
              outs={"result": "data/freq/zeroshot.json"})
 def zeroshot(ctx):
     """Per-concept zero-shot accuracy over all K concepts, prompt ensemble."""
@@ -83,9 +80,8 @@ RESULTS = {"replay": "data/freq/replay.json", "counts": "data/freq/counts.json",
 paper.figures(RESULTS, {"replay": "reports/freq/replay_log_linear.png", "mini": "reports/freq/mini_log_linear.png",
                         "tail": "reports/freq/long_tail.png", "wag": "reports/freq/rarest_decile.png",
                         "control": "reports/freq/uniform_control.png"},
-              code=["src/llmrepro/freq/analysis.py"],
               desc="Replay and mini log-linear plots, long tail, rarest decile, uniform control")
-paper.report(RESULTS, params=["freq.mini.seeds"], code=["src/llmrepro/freq/analysis.py", "src/llmrepro/stats.py"],
+paper.report(RESULTS, params=["freq.mini.seeds"],
              desc="Claims C1-C5 and the paper's page")
 
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 from llmrepro.pipeline import Paper, Resources
 from stages.common import SMOLLM2
 
-paper = Paper("mspoe", code=["src/llmrepro/mspoe/config.py", "src/llmrepro/mspoe/patch.py",
-                             "src/llmrepro/mspoe/tasks.py", "src/llmrepro/mspoe/evaluate.py",
-                             "src/llmrepro/mspoe/steps.py", "src/llmrepro/models/factory.py",
-                             "src/llmrepro/freq/vocabulary.py"])
+paper = Paper("mspoe", code=["src/llmrepro/mspoe/config.py"])
 EVAL_PARAMS = ["mspoe.model", "mspoe.tasks", "mspoe.per_position", "mspoe.seed", "mspoe.batch"]
 
 
@@ -34,7 +31,7 @@ RESULTS = {k: f"data/mspoe/{k}.json" for k in ("baseline", "sequential", "outlie
 paper.figures(RESULTS, {"position": "reports/mspoe/acc_by_position.png", "sweep": "reports/mspoe/uniform_sweep.png",
                         "heads": "reports/mspoe/head_scores.png"},
               desc="Accuracy against gold position, the uniform-ratio sweep, per-head outlier scores")
-paper.report(RESULTS, params=["mspoe.n_boot"], code=["src/llmrepro/stats.py"], desc="Claims C1-C3 and the paper's page")
+paper.report(RESULTS, params=["mspoe.n_boot"], desc="Claims C1-C3 and the paper's page")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from llmrepro.pipeline import Paper
 
-paper = Paper("report", code=["src/llmrepro/report/pages.py"])
+paper = Paper("report")
 
 # Every paper with a report stage; the list follows the files in stages/.
 REPORTED = sorted(p.stem for p in Path(__file__).parent.glob("*.py") if p.stem not in ("__init__", "report"))

@@ -106,6 +106,21 @@ def test_param_change_reruns_exactly_the_downstream_closure(built, mirror):
     assert untouched and all(before[p] == after[p] for p in untouched)
 
 
+def test_editing_a_transitively_imported_module_marks_exactly_its_users_changed(built):
+    ws, _, _ = built
+    reg = load_registry(ws)
+    target = "src/llmrepro/attngrad/instances.py"  # imported by experiments.py, never named in stages/
+    users = {s.name for s in reg if target in s.code}
+    assert users == {"attngrad_runtime", "attngrad_error_vs_b", "attngrad_alpha", "attngrad_training"}
+    original = (ws / target).read_text()
+    (ws / target).write_text(original + "\n# an edit\n")
+    try:
+        assert set(json.loads(run(["dvc", "status", "--json"], ws).stdout)) == users
+    finally:
+        (ws / target).write_text(original)
+    assert "Data and pipelines are up to date." in run(["dvc", "status"], ws).stdout
+
+
 def test_killed_stage_leaves_no_valid_output_and_recovers(built, mirror):
     ws, _, _ = built
     reg = load_registry(ws)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from llmrepro.data.sources import HubDataset, HubRef
+from llmrepro.data.config import HubDataset, HubRef
 from llmrepro.pipeline.params import PaperSection, Section, section
 
 Family = Literal["hard", "gaussian"]

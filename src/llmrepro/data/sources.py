@@ -23,72 +23,14 @@ import sys
 import tempfile
 import urllib.request
 from pathlib import Path
-from typing import Literal
 
-from pydantic import field_validator
-
-from llmrepro.pipeline.params import Section
+from llmrepro.data.config import GithubSource, HubDataset, PypiSource
 
 MIRROR_ENV, OFFLINE_ENV = "LLMREPRO_MIRROR", "LLMREPRO_OFFLINE"
 
 
 class SourceError(RuntimeError):
     pass
-
-
-def _sha40(v: str) -> str:
-    if len(v) != 40 or any(c not in "0123456789abcdef" for c in v):
-        raise ValueError("must be a full 40-character lowercase hex commit id")
-    return v
-
-
-class PypiSource(Section):
-    kind: Literal["pypi"] = "pypi"
-    package: str
-    version: str
-    filename: str
-    sha256: str | None = None  # None: record the hash, verify nothing (fixtures)
-
-
-class GithubSource(Section):
-    kind: Literal["github"] = "github"
-    repo: str  # owner/name
-    commit: str
-
-    @field_validator("commit")
-    @classmethod
-    def _commit(cls, v: str) -> str:
-        return _sha40(v)
-
-
-class HubRef(Section):
-    """A model or dataset on the HF hub at a pinned revision (full scale)."""
-
-    id: str
-    revision: str
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, v: str) -> str:
-        if v.count("/") != 1 or not all(v.split("/")):
-            raise ValueError("must be 'owner/name'")
-        return v
-
-    @field_validator("revision")
-    @classmethod
-    def _rev(cls, v: str) -> str:
-        # A commit id, or a checkpoint branch that never moves (e.g. OLMo's step1000-tokens4B).
-        if v in ("main", "master", "") or v.startswith("refs/heads/main"):
-            raise ValueError("must be pinned: a 40-hex commit id or an immutable checkpoint branch, not a moving branch")
-        return v
-
-
-class HubDataset(HubRef):
-    config: str | None = None
-    data_files: str | None = None  # one shard of a large dataset (C4), as the papers' code loads it
-    split: str = "test"
-    text_field: str = "text"
-    max_rows: int | None = None
 
 
 def mirror_dirs() -> list[Path]:

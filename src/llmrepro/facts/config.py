@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from llmrepro.data.sources import HubDataset, HubRef
-from llmrepro.facts.world import WorldCfg
-from llmrepro.models.factory import TinyLM
-from llmrepro.models.train import TrainCfg
+from llmrepro.data.config import HubDataset, HubRef
+from llmrepro.models.config import TinyLM, TrainCfg
 from llmrepro.pipeline.params import PaperSection, Section, section
+
+
+class WorldCfg(Section):
+    recurring: int = 300  # entities whose facts repeat in the background
+    random_names: int = 300  # names for never-repeating random facts
+    per_scenario: int = 12  # fictional entities per scenario (paraphrase, duplication, once, control)
+    recurring_fraction: float = 0.7
+    two_hop_fraction: float = 0.1
+    located_fraction: float = 0.1
 
 
 class PretrainCfg(Section):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llmrepro.pipeline.params import Section
+from llmrepro.facts.config import WorldCfg
 
 SYL = ("ka", "lo", "mi", "ven", "tor", "sa", "ri", "dun", "bel", "cor", "na", "zel", "quo", "fen", "har", "lin",
        "mor", "pel", "rus", "tam", "gri", "vos", "ula", "dex")
@@ -42,15 +42,6 @@ LOCATED = ("{c} is located in {v} .", "the city of {c} lies in {v} .", "{c} is a
 TWO_HOP = "the country where {e} was born is {v} ."
 PROBE_TYPES = ("memorization", "semantic", "composition")
 SCENARIOS = ("paraphrase", "duplication", "once", "control")
-
-
-class WorldCfg(Section):
-    recurring: int = 300  # entities whose facts repeat in the background
-    random_names: int = 300  # names for never-repeating random facts
-    per_scenario: int = 12  # fictional entities per scenario (paraphrase, duplication, once, control)
-    recurring_fraction: float = 0.7
-    two_hop_fraction: float = 0.1
-    located_fraction: float = 0.1
 
 
 @dataclass

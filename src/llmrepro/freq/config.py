@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
-from llmrepro.data.sources import GithubSource, HubRef
-from llmrepro.freq.extraction import TaggerCfg
-from llmrepro.freq.world import WorldCfg
+from llmrepro.data.config import GithubSource, HubRef
 from llmrepro.pipeline.params import PaperSection, Section, section
+
+
+class WorldCfg(Section):
+    concepts: int = 256
+    pairs: int = 100_000
+    dim: int = 64
+    sigma: float = 1.2
+    zipf_s: float = 1.3
+    two_concept_rate: float = 0.3
+    misalignment_rate: float = 0.15
+    plural_rate: float = 0.35
+    test_images: int = 50  # zero-shot test images per concept
+
+
+class TaggerCfg(Section):
+    seed_images: int = 50  # labelled images per concept
+    steps: int = 1000
+    lr: float = 0.05
+    pos_weight: float = 20.0  # one positive against K-1 negatives: balance the BCE
+    threshold: float = 0.7  # the paper's RAM++ threshold
 
 
 class Pair(Section):

@@ -19,17 +19,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from llmrepro.pipeline.params import Section
+from llmrepro.freq.config import TaggerCfg
 
 WORD = re.compile(r"[a-z]+")
-
-
-class TaggerCfg(Section):
-    seed_images: int = 50  # labelled images per concept
-    steps: int = 1000
-    lr: float = 0.05
-    pos_weight: float = 20.0  # one positive against K-1 negatives: balance the BCE
-    threshold: float = 0.7  # the paper's RAM++ threshold
 
 
 @lru_cache(maxsize=None)

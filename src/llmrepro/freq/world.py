@@ -19,19 +19,7 @@ import numpy as np
 
 from llmrepro import io
 from llmrepro.freq import vocabulary as V
-from llmrepro.pipeline.params import Section
-
-
-class WorldCfg(Section):
-    concepts: int = 256
-    pairs: int = 100_000
-    dim: int = 64
-    sigma: float = 1.2
-    zipf_s: float = 1.3
-    two_concept_rate: float = 0.3
-    misalignment_rate: float = 0.15
-    plural_rate: float = 0.35
-    test_images: int = 50  # zero-shot test images per concept
+from llmrepro.freq.config import WorldCfg
 
 
 @dataclass

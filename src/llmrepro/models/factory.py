@@ -4,31 +4,7 @@ loaders for pretrained ones (a DVC-tracked local folder, or the hub at a pin).""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
-
-from pydantic import model_validator
-
-from llmrepro.data.sources import HubRef
-from llmrepro.pipeline.params import Section
-
-
-class TinyLM(Section):
-    arch: Literal["llama", "gpt2"] = "llama"
-    hidden: int = 128
-    layers: int = 4
-    heads: int = 4
-    kv_heads: int | None = None  # llama only; None = heads (no GQA)
-    intermediate: int = 384  # llama MLP width; gpt2 uses 4*hidden
-    context: int = 128
-    tie_embeddings: bool = False
-
-    @model_validator(mode="after")
-    def _heads_divide(self):
-        if self.hidden % self.heads:
-            raise ValueError(f"hidden={self.hidden} must be divisible by heads={self.heads}")
-        if self.kv_heads and self.heads % self.kv_heads:
-            raise ValueError(f"heads={self.heads} must be divisible by kv_heads={self.kv_heads}")
-        return self
+from llmrepro.models.config import ModelSource, TinyLM
 
 
 def build(cfg: TinyLM, vocab_size: int, seed: int | None = None):
@@ -55,20 +31,6 @@ def build(cfg: TinyLM, vocab_size: int, seed: int | None = None):
 
 def n_params(model, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
-
-
-class ModelSource(Section):
-    """Where a stage gets a pretrained model: the DVC output of an upstream stage
-    (mini), or the hub at a pinned revision (full). Exactly one is set."""
-
-    local: bool = True
-    hub: HubRef | None = None
-
-    @model_validator(mode="after")
-    def _one(self):
-        if not self.local and self.hub is None:
-            raise ValueError("set local: true, or give hub: {id, revision}")
-        return self
 
 
 def load_causal_lm(path_or_id: Path | str, revision: str | None = None, dtype: str = "float32"):

@@ -15,20 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from llmrepro.pipeline.params import Section
-
-
-class TrainCfg(Section):
-    steps: int
-    batch: int
-    lr: float
-    warmup: int = 0
-    min_lr_ratio: float = 0.1
-    weight_decay: float = 0.0
-    beta2: float = 0.95
-    grad_clip: float = 1.0
-    bf16: bool = False
-    eval_every: int = 0  # 0: evaluate only at the end
+from llmrepro.models.config import TrainCfg
 
 
 def lr_at(step: int, cfg: TrainCfg, total: int | None = None) -> float:

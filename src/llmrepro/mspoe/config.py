@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llmrepro.models.factory import ModelSource
+from llmrepro.models.config import ModelSource
 from llmrepro.pipeline.params import PaperSection, Section, section
 
 

@@ -164,20 +164,24 @@ class Registry:
 
 
 def expand_code(root: Path, stage: Stage) -> Stage:
-    """A code entry ending in "/" becomes the sorted list of source files below it
-    (.py, and .md report text): a directory's mtime misses edits inside it, and
-    __pycache__ must not count."""
-    files: list[str] = []
+    """The stage's code dependencies: its declared entries (a directory ending in "/"
+    becomes the sorted source files below it) plus every module its imports reach."""
+    from llmrepro.pipeline.codedeps import stage_code
+
+    declared: list[str] = []
     for c in stage.code:
         if is_dir(c):
             d = root / c
             if not d.is_dir():
                 raise RegistryError(f"stage {stage.name!r}: code directory {c!r} does not exist")
-            files += sorted(p.relative_to(root).as_posix() for p in d.rglob("*")
-                            if p.suffix in (".py", ".md") and "__pycache__" not in p.parts)
+            declared += sorted(p.relative_to(root).as_posix() for p in d.rglob("*")
+                               if p.suffix in (".py", ".md") and "__pycache__" not in p.parts)
         else:
-            files.append(c)
-    return replace(stage, code=tuple(dict.fromkeys(files)))
+            declared.append(c)
+    missing = [c for c in declared if not (root / c).exists()]
+    if missing:
+        raise RegistryError(f"stage {stage.name!r}: code file {missing[0]!r} does not exist")
+    return replace(stage, code=stage_code(root, stage.code[0], stage.fn, tuple(dict.fromkeys(declared))))
 
 
 def stage_modules(root: Path) -> list[str]:

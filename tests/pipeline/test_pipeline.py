@@ -109,9 +109,11 @@ def test_param_change_reruns_exactly_the_downstream_closure(built, mirror):
 def test_editing_a_transitively_imported_module_marks_exactly_its_users_changed(built):
     ws, _, _ = built
     reg = load_registry(ws)
-    target = "src/llmrepro/attngrad/instances.py"  # imported by experiments.py, never named in stages/
+    # imported by experiments.py (and so by steps.py), never named in stages/
+    target = "src/llmrepro/attngrad/instances.py"
     users = {s.name for s in reg if target in s.code}
-    assert users == {"attngrad_runtime", "attngrad_error_vs_b", "attngrad_alpha", "attngrad_training"}
+    assert users == {"attngrad_runtime", "attngrad_error_vs_b", "attngrad_alpha", "attngrad_training",
+                     "attngrad_heads"}
     original = (ws / target).read_text()
     (ws / target).write_text(original + "\n# an edit\n")
     try:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from llmrepro.data.sources import MIRROR_ENV
 from llmrepro.pipeline import params as P
 from llmrepro.pipeline.dvcyaml import render
 from llmrepro.pipeline.registry import load_registry
@@ -29,10 +30,18 @@ def _registry(root: Path, validate: bool = True):
     return load_registry(root, raw)
 
 
-def tool_env() -> dict[str, str]:
-    """Stage commands say `python`: make that this interpreter, whatever PATH holds."""
+# The project's offline copy of released files sits beside a checkout (see its README).
+SHARED_MIRROR = Path("..") / "shared" / "mirror"
+
+
+def tool_env(root: Path | None = None) -> dict[str, str]:
+    """Stage commands say `python`: make that this interpreter, whatever PATH holds. Without
+    LLMREPRO_MIRROR, serve downloads from the shared mirror beside `root` when there is one."""
     env = dict(os.environ)
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    if root is not None and not env.get(MIRROR_ENV) and (root / SHARED_MIRROR).is_dir():
+        env[MIRROR_ENV] = str((root / SHARED_MIRROR).resolve())
+        print(f"{MIRROR_ENV} is not set: using {env[MIRROR_ENV]}", file=sys.stderr)
     return env
 
 
@@ -100,10 +109,11 @@ def _engine(root: Path, stages: list[str], args, extra: list[str], snake_target:
     else:
         cmd = ["snakemake", "-c", str(args.cores), *([snake_target] if snake_target else []), *extra]
     print("+", " ".join(cmd), file=sys.stderr)
-    rc = subprocess.call(cmd, cwd=root, env=tool_env())
+    env = tool_env(root)
+    rc = subprocess.call(cmd, cwd=root, env=env)
     if rc == 0 and args.engine == "snakemake":
         # Record what Snakemake built for DVC, so `dvc status` agrees with it.
-        rc = subprocess.call(["dvc", "commit", "-f", "-q", *stages], cwd=root, env=tool_env())
+        rc = subprocess.call(["dvc", "commit", "-f", "-q", *stages], cwd=root, env=env)
     return rc
 
 

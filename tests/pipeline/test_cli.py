@@ -50,3 +50,16 @@ def test_check_reports_a_stale_dvc_yaml(tmp_path):
     (ws / "dvc.yaml").write_text((ws / "dvc.yaml").read_text().replace("cmd: python -m stages.facts", "cmd: echo"))
     r = cli("check", cwd=ws, check=False)
     assert r.returncode == 1 and "out of sync" in r.stderr
+
+
+def test_repro_serves_downloads_from_the_shared_mirror_beside_the_checkout(tmp_path, monkeypatch):
+    from llmrepro.cli import tool_env
+
+    root = tmp_path / "main"
+    root.mkdir()
+    monkeypatch.delenv("LLMREPRO_MIRROR")
+    assert "LLMREPRO_MIRROR" not in tool_env(root)  # no shared mirror: the network it is
+    (tmp_path / "shared" / "mirror").mkdir(parents=True)
+    assert tool_env(root)["LLMREPRO_MIRROR"] == str(tmp_path / "shared" / "mirror")
+    monkeypatch.setenv("LLMREPRO_MIRROR", "/elsewhere")
+    assert tool_env(root)["LLMREPRO_MIRROR"] == "/elsewhere"  # an explicit choice wins

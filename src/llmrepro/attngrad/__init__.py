@@ -1,0 +1,1 @@
+"""attngrad: The Fine-Grained Complexity of Gradient Computation for Training LLMs."""

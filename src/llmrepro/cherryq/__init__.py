@@ -1,0 +1,1 @@
+"""cherryq: Cherry on Top: parameter heterogeneity and CherryQ quantization."""

@@ -1,0 +1,1 @@
+"""Pinned sources, prepared corpora and the tokenizer, shared by every paper."""

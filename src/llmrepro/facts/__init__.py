@@ -1,0 +1,1 @@
+"""facts: How Do LLMs Acquire Factual Knowledge During Pretraining?"""

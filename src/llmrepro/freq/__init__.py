@@ -1,0 +1,1 @@
+"""freq: No "Zero-Shot" Without Exponential Data (concept frequency)."""

@@ -1,0 +1,1 @@
+"""Tiny transformers models: configs, construction, training, evaluation, pretrained checkpoints."""

@@ -1,0 +1,1 @@
+"""mspoe: Found in the Middle: Ms-PoE (multi-scale positional encoding)."""

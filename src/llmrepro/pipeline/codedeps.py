@@ -39,7 +39,9 @@ def imported(tree: ast.AST) -> set[str]:
 
 
 def _files(root: Path, mods: set[str]) -> set[str]:
-    return {f for f in (module_file(root, m) for m in mods) if f and not f.startswith(MACHINERY)}
+    # Importing a.b.c runs a/__init__.py and a/b/__init__.py first: they are code the stage runs too.
+    with_parents = {".".join(m.split(".")[:i]) for m in mods for i in range(1, m.count(".") + 2)}
+    return {f for f in (module_file(root, m) for m in with_parents) if f and not f.startswith(MACHINERY)}
 
 
 def closure(root: Path, files: set[str]) -> set[str]:

@@ -1,0 +1,1 @@
+"""Report pages, figures and the benchmark."""

@@ -40,8 +40,7 @@ def alpha(ctx):
     from llmrepro.attngrad.experiments import threshold_alpha
 
     p = ctx.params.attngrad
-    for s in p.alpha.seeds:
-        ctx.seed(s)
+    ctx.record_seeds(p.alpha.seeds)
     io.write_json(ctx.out.result, threshold_alpha(p.alpha, p.device, ctx.progress))
 
 

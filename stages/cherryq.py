@@ -44,8 +44,7 @@ def qat(ctx):
     from llmrepro.cherryq.steps import main_runs, qat as run
 
     p = ctx.params.cherryq.tiny
-    for s in p.qat.seeds:
-        ctx.seed(s)
+    ctx.record_seeds(p.qat.seeds)
     io.write_json(ctx.out.result, run(p, ctx.dep.model, ctx.dep.impact, _corpora(ctx), main_runs(p), ctx.progress))
 
 
@@ -57,7 +56,7 @@ def sweep(ctx):
     from llmrepro.cherryq.steps import qat as run, sweep_runs
 
     p = ctx.params.cherryq.tiny
-    ctx.seed(p.sweep.seed)
+    ctx.record_seeds([p.sweep.seed])
     io.write_json(ctx.out.result, run(p, ctx.dep.model, ctx.dep.impact, _corpora(ctx), sweep_runs(p), ctx.progress))
 
 

@@ -37,8 +37,7 @@ def inject(ctx, variant: str):
     from llmrepro.facts.steps import inject as run
 
     p = ctx.params.facts
-    for s in p.inject.seeds:
-        ctx.seed(s)
+    ctx.record_seeds(p.inject.seeds)
     run(p, variant, ctx.dep.world, ctx.dep.model, ctx.out.runs, ctx.progress)
 
 

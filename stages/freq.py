@@ -37,8 +37,7 @@ def world(ctx):
     """Seeded Zipf image-text worlds (one per seed) and a uniform-frequency control."""
     from llmrepro.freq.experiment import make_worlds
 
-    for s in ctx.params.freq.mini.seeds:
-        ctx.seed(s)
+    ctx.record_seeds(ctx.params.freq.mini.seeds)
     make_worlds(ctx.params.freq.mini, ctx.out.worlds)
 
 
@@ -59,8 +58,7 @@ def train(ctx):
     """A tiny CLIP (CLIPTextModel + MLP image tower) per world, symmetric InfoNCE."""
     from llmrepro.freq.experiment import train_all
 
-    for s in ctx.params.freq.mini.seeds:
-        ctx.seed(s)
+    ctx.record_seeds(ctx.params.freq.mini.seeds)
     train_all(ctx.params.freq.mini, ctx.dep.worlds, ctx.out.models, ctx.progress)
 
 

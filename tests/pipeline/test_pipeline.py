@@ -72,6 +72,12 @@ def test_repro_builds_every_stage_with_outputs_and_provenance(built):
         for path, h in prov["outputs"].items():
             if not path.endswith("/") and path in locked:
                 assert h["md5"] == locked[path], (s.name, path)
+    # stages that run once per seed record every seed they ran
+    params = yaml.safe_load((ws / "params.yaml").read_text())
+    for stage, seeds in (("cherryq_qat", params["cherryq"]["tiny"]["qat"]["seeds"]),
+                         ("facts_inject_base", params["facts"]["inject"]["seeds"]),
+                         ("freq_train", params["freq"]["mini"]["seeds"])):
+        assert io.read_json(ws / reg[stage].provenance)["seeds"] == seeds, stage
     for paper in reg.papers():
         if paper != "report":
             doc = io.read_json(ws / f"reports/{paper}/claims.json")

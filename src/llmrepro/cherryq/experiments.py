@@ -16,7 +16,7 @@ from llmrepro.cherryq.config import DataCfg, EvalCfg, PtqCfg, QatCfg
 from llmrepro.cherryq.quant import bits_per_weight, cherry_count, quantize_matrix, scores_for, select, target_linears
 from llmrepro.data.corpora import read_split
 from llmrepro.data.tokenizer import encode_corpus
-from llmrepro.models.evaluate import nll_per_token, windows
+from llmrepro.models.evaluate import window_nlls
 
 # ---------------------------------------------------------------- data
 
@@ -48,15 +48,9 @@ def calibration(ids: dict[str, np.ndarray], n: int, length: int, seed: int) -> t
 
 def perplexity(model, test: dict[str, np.ndarray], cfg: EvalCfg) -> dict[str, float]:
     """Per-corpus perplexity and the perplexity of both corpora pooled (mean NLL)."""
-    out, nlls = {}, []
-    with torch.no_grad():
-        for c, ids in test.items():
-            w = torch.from_numpy(windows(ids, cfg.seq_len, cfg.windows))
-            nll = np.concatenate([nll_per_token(model, w[i: i + cfg.batch]) for i in range(0, len(w), cfg.batch)])
-            out[c] = float(math.exp(nll.mean()))
-            nlls.append(nll)
-    out["both"] = float(math.exp(np.concatenate(nlls).mean()))
-    return out
+    nlls = {c: window_nlls(model, ids, cfg.seq_len, cfg.windows, cfg.batch) for c, ids in test.items()}
+    return {**{c: float(math.exp(n.mean())) for c, n in nlls.items()},
+            "both": float(math.exp(np.concatenate(list(nlls.values())).mean()))}
 
 
 # ---------------------------------------------------------------- quantization

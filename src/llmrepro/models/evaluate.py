@@ -33,19 +33,23 @@ def nll_per_token(model, batch_ids) -> np.ndarray:
     return nll.mean(dim=1).cpu().numpy()
 
 
-def perplexity(model, ids: Sequence[int], seq_len: int, max_windows: int | None = None, batch: int = 4,
-               progress=None) -> dict:
+def window_nlls(model, ids: Sequence[int], seq_len: int, max_windows: int | None = None, batch: int = 4,
+                progress=None) -> np.ndarray:
+    """Mean NLL of each window, scored `batch` windows per forward pass."""
     import torch
 
     w = windows(ids, seq_len, max_windows)
     model.eval()
     chunks = range(0, len(w), batch)
-    nlls = []
-    for i in progress(chunks, total=len(chunks), desc="ppl") if progress else chunks:
-        nlls.append(nll_per_token(model, torch.from_numpy(w[i:i + batch])))
-    nll = np.concatenate(nlls)
-    return {"ppl": float(math.exp(nll.mean())), "nll": float(nll.mean()), "windows": int(len(w)),
-            "tokens": int(len(w) * (seq_len - 1)),
+    return np.concatenate([nll_per_token(model, torch.from_numpy(w[i:i + batch]))
+                           for i in (progress(chunks, total=len(chunks), desc="ppl") if progress else chunks)])
+
+
+def perplexity(model, ids: Sequence[int], seq_len: int, max_windows: int | None = None, batch: int = 4,
+               progress=None) -> dict:
+    nll = window_nlls(model, ids, seq_len, max_windows, batch, progress)
+    return {"ppl": float(math.exp(nll.mean())), "nll": float(nll.mean()), "windows": int(len(nll)),
+            "tokens": int(len(nll) * (seq_len - 1)),
             "ppl_ci": _window_ci(nll)}
 
 

@@ -28,13 +28,13 @@ def score(model, tok, examples: list[Example], cfg: MsPoECfg | None, batch: int,
             logp = torch.log_softmax(model.lm_head(hidden[torch.arange(len(exs)), lengths - 1]).float(), dim=-1)
             if patch is not None and patch.state.scores:
                 head_scores.append(torch.stack([patch.state.scores[k] for k in sorted(patch.state.scores)], dim=1))
-            for e, lp in zip(exs, logp):
+            for e, lp, x in zip(exs, logp, enc):
                 cand = [tok(" " + c, add_special_tokens=False)["input_ids"][0] for c in e.candidates]
                 s = lp[cand]
                 rows.append({"position": e.position, "correct": int(s.argmax()) == e.gold,
                              "gold_logprob": float(s[e.gold]), "margin": float(s[e.gold] - s[torch.arange(len(cand))
                                                                                               != e.gold].max()),
-                             "tokens": len(tok(e.prompt)["input_ids"])})
+                             "tokens": len(x)})
     out = {"rows": rows}
     if head_scores:
         out["head_scores"] = torch.cat(head_scores).mean(0).tolist()  # (layers, heads), mean over prompts

@@ -32,6 +32,7 @@ def evaluate(p, model_dir: Path, variant: str, progress=None) -> dict:
     out = {}
     for name, cfg in variant_cfgs(p, variant).items():
         out[name] = {t: score(model, tok, ex, cfg, p.batch, progress) for t, ex in examples.items()}
-    out["_prompt_tokens"] = {t: max(len(tok(e.prompt)["input_ids"]) for e in ex) for t, ex in examples.items()}
+    scored = next(iter(out.values()))  # every configuration sees the same prompts
+    out["_prompt_tokens"] = {t: max(r["tokens"] for r in res["rows"]) for t, res in scored.items()}
     out["_window"] = model.config.max_position_embeddings
     return out

@@ -79,6 +79,10 @@ class StageContext:
         self.seeds.append(seed)
         return seed
 
+    def record_seeds(self, seeds: Iterable[int]) -> None:
+        """Seeds the stage's code applies itself, one per run: provenance only, no global seeding."""
+        self.seeds += list(seeds)
+
     def progress(self, it: Iterable | None = None, total: int | None = None, desc: str = ""):
         from tqdm.auto import tqdm
 

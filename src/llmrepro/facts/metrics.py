@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from llmrepro.stats import ols
+
 IQR_FACTOR = 1.5
 
 
@@ -86,13 +88,9 @@ def retainability(L: np.ndarray, probes: list[dict], steps: list[int], window: i
 
 
 def fit_log(t: np.ndarray, R: np.ndarray) -> dict:
-    x = np.log10(t)
-    slope, intercept = np.polyfit(x, R, 1)
-    pred = intercept + slope * x
-    ss_tot = ((R - R.mean()) ** 2).sum()
-    r2 = 1 - ((R - pred) ** 2).sum() / ss_tot if ss_tot > 0 else None
-    a = -slope
-    return {"decay": float(a), "r2": None if r2 is None else float(r2), "intercept": float(intercept),
+    f = ols(np.log10(t), R)
+    a, intercept = -f["slope"], f["intercept"]
+    return {"decay": a, "r2": f["r2"], "intercept": intercept,
             "x_intercept_steps": float(10 ** (intercept / a)) if a > 0 else None}
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from llmrepro.cherryq.quant import target_linears
+from llmrepro.cherryq.quant import fullsym_levels, target_linears
 
 
 def hessians(model, sequences: torch.Tensor, progress=None) -> dict[str, torch.Tensor]:
@@ -49,10 +49,6 @@ def hessians(model, sequences: torch.Tensor, progress=None) -> dict[str, torch.T
     return {n: out[alias.get(n, n)] for n in lins}
 
 
-def _q(w: torch.Tensor, s: torch.Tensor, half: int) -> torch.Tensor:
-    return s * (torch.round(torch.clamp(w / s, -(half - 0.01), half - 0.01) - 0.5) + 0.5)
-
-
 def gptq(W: torch.Tensor, H: torch.Tensor, bits: int, group: int, damp: float = 0.01, block: int = 128) -> torch.Tensor:
     """Quantized copy of W (out x in) with FullSym groups of `group` input columns."""
     W = W.detach().float().clone()  # float32, as the reference implementation
@@ -74,7 +70,7 @@ def gptq(W: torch.Tensor, H: torch.Tensor, bits: int, group: int, damp: float = 
             if (b0 + i) % group == 0:  # the group's scale, from its current (error-updated) values
                 s = (W1[:, i: i + group].abs().amax(dim=1, keepdim=True) + 1e-6) / half
             w = W1[:, i: i + 1]
-            q = _q(w, s, half)
+            q = fullsym_levels(w, s, half)
             Q[:, b0 + i: b0 + i + 1] = q
             err = (w - q) / U1[i, i]
             W1[:, i:] -= err @ U1[i: i + 1, i:]

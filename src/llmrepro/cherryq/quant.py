@@ -30,9 +30,13 @@ def fullsym(w: torch.Tensor, bits: int, group: int) -> torch.Tensor:
     pad = (-n) % group
     x = torch.nn.functional.pad(w, (0, pad)).reshape(*w.shape[:-1], -1, group)
     half = 2 ** (bits - 1)
-    s = (x.abs().amax(dim=-1, keepdim=True) + 1e-6) / half
-    q = s * (torch.round(torch.clamp(x / s, -(half - 0.01), half - 0.01) - 0.5) + 0.5)
+    q = fullsym_levels(x, (x.abs().amax(dim=-1, keepdim=True) + 1e-6) / half, half)
     return q.reshape(*w.shape[:-1], -1)[..., :n]
+
+
+def fullsym_levels(w: torch.Tensor, s: torch.Tensor, half: int) -> torch.Tensor:
+    """w rounded to the half-integer levels of scale s (the formula above)."""
+    return s * (torch.round(torch.clamp(w / s, -(half - 0.01), half - 0.01) - 0.5) + 0.5)
 
 
 def cherry_count(in_features: int, fraction: float) -> int:

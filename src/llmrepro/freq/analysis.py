@@ -34,15 +34,7 @@ def binned_rho(counts, acc, drop_low: int = 1, drop_high: int = 1) -> float:
 
 def slope_ci(counts, acc, n_boot: int = 2000, seed: int = 0) -> dict:
     """OLS slope of accuracy (points) per decade of frequency, bootstrap over concepts."""
-    x = np.log10(np.maximum(np.asarray(counts, float), 1))
-    y = np.asarray(acc, float)
-    rng = np.random.default_rng(seed)
-    boots = []
-    for _ in range(n_boot):
-        i = rng.integers(0, len(x), len(x))
-        if np.ptp(x[i]) > 0:
-            boots.append(np.polyfit(x[i], y[i], 1)[0])
-    return {"value": float(np.polyfit(x, y, 1)[0]), "ci": [float(v) for v in np.percentile(boots, [2.5, 97.5])]}
+    return pooled_slope_ci([(counts, acc)], n_boot, seed)
 
 
 def per_concept(counts, acc) -> dict:
@@ -70,9 +62,7 @@ def pooled_slope_ci(runs: list[tuple[list, list]], n_boot: int = 2000, seed: int
     point = float(np.mean([np.polyfit(x, y, 1)[0] for x, y in zip(xs, ys)]))
     boots = []
     for _ in range(n_boot):
-        s = []
-        for x, y in zip(xs, ys):
-            i = rng.integers(0, len(x), len(x))
-            s.append(np.polyfit(x[i], y[i], 1)[0])
-        boots.append(np.mean(s))
+        idx = [rng.integers(0, len(x), len(x)) for x in xs]
+        if all(np.ptp(x[i]) > 0 for x, i in zip(xs, idx)):  # a resample with one x value has no slope
+            boots.append(np.mean([np.polyfit(x[i], y[i], 1)[0] for x, y, i in zip(xs, ys, idx)]))
     return {"value": point, "ci": [float(v) for v in np.percentile(boots, [2.5, 97.5])], "runs": len(runs)}

@@ -19,7 +19,7 @@ class Tasks(Section):
 class MsPoERatios(Section):
     r_min: float = 1.2
     r_max: float = 1.8
-    skip_layers: int = 2
+    skip_layers: int = 2  # the paper leaves the first two layers unchanged
 
 
 @section("mspoe")

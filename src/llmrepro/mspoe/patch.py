@@ -29,15 +29,12 @@ from typing import Literal
 import torch
 from transformers.models.llama.modeling_llama import apply_rotary_pos_emb, repeat_kv, rotate_half
 
-from llmrepro.pipeline.params import Section
+from llmrepro.mspoe.config import MsPoERatios
 
 
-class MsPoECfg(Section):
+class MsPoECfg(MsPoERatios):
     order: Literal["uniform", "sequential", "outlier"]
     ratio: float = 1.0  # uniform only
-    r_min: float = 1.2
-    r_max: float = 1.8
-    skip_layers: int = 2  # the paper leaves the first two layers unchanged
 
 
 def slot_ratios(n_heads: int, r_min: float, r_max: float) -> torch.Tensor:

@@ -18,8 +18,7 @@ def variant_cfgs(p, variant: str) -> dict[str, MsPoECfg | None]:
     if variant == "baseline":
         return {"baseline": None}
     if variant in ("sequential", "outlier"):
-        r = p.ms_poe
-        return {f"ms_poe_{variant}": MsPoECfg(order=variant, r_min=r.r_min, r_max=r.r_max, skip_layers=r.skip_layers)}
+        return {f"ms_poe_{variant}": MsPoECfg(order=variant, **p.ms_poe.model_dump())}
     if variant == "uniform":
         return {f"uniform_{x:g}": MsPoECfg(order="uniform", ratio=x) for x in p.uniform_ratios}
     raise ValueError(f"variant {variant!r} is not one of: baseline, sequential, outlier, uniform")

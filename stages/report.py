@@ -12,7 +12,8 @@ paper = Paper("report")
 REPORTED = sorted(p.stem for p in Path(__file__).parent.glob("*.py") if p.stem not in ("__init__", "report"))
 
 
-@paper.stage(deps={p: f"reports/{p}/claims.json" for p in REPORTED}, outs={"index": "reports/index.md"}, light=True)
+@paper.stage(deps={p: f"reports/{p}/claims.json" for p in REPORTED}, outs={"index": "reports/index.md"},
+             light=True)
 def index(ctx):
     """reports/index.md: each paper's claims and verdicts, linked to its page."""
     from llmrepro import PAPERS, io

@@ -64,6 +64,9 @@ def copy_project(dest: Path, scale: str = "smoke") -> Path:
             (dest / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / f)
     shutil.rmtree(dest / "reports", ignore_errors=True)
+    # the one source file under reports/: no seed-shift results yet, so no claim is fragile
+    (dest / "reports").mkdir()
+    (dest / "reports" / "robustness.json").write_text('{"papers": {}, "shift": null}\n')
     (dest / "dvc.lock").unlink(missing_ok=True)
     run(["git", "init", "-q"], dest)
     run([sys.executable, "-m", "llmrepro.cli", "scale", scale], dest)

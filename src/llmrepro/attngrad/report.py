@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from llmrepro import io
-from llmrepro.report.pages import Report, fmt, write_report
+from llmrepro.report.pages import Report, fmt, publish
 
 
 def metrics(dep) -> dict:
@@ -51,12 +51,11 @@ def report(ctx) -> None:
          f"c from {m['heads']['smollm2/shakespeare']['c_min']:.0f} to {m['heads']['smollm2/shakespeare']['c_max']:.0f}"),
     ]
     extra = "## α(c): the rank exponent needed for error 1/n (mean over seeds)\n\n" + _alpha_table(m["alpha"])
-    write_report(Report(
+    publish(ctx, Report(
         paper="attngrad", metrics=m, claims=CLAIMS, scale=ctx.params.common.scale,
         narrative=(Path(__file__).parent / "report.md").read_text(), rows=rows, extra=extra,
         figures=[("runtime.png", "(a) Exact and fast gradient time against n (log-log)"),
                  ("error_vs_b.png", "(b1) Relative error against B at fixed rank budgets"),
                  ("alpha_vs_c.png", "(b2) Rank exponent α against c = B²/ln n, one line per n"),
                  ("training.png", "(c) Gradient descent with the fast and the exact gradient"),
-                 ("real_heads.png", "Where SmolLM2's heads sit in c")]),
-        ctx.out.metrics, ctx.out.claims, ctx.out.readme)
+                 ("real_heads.png", "Where SmolLM2's heads sit in c")]))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 from llmrepro import io
-from llmrepro.report.pages import Report, write_report
+from llmrepro.report.pages import Report, publish
 from llmrepro.stats import mean_ci
 
 HS_KEYS = ("median_impact", "median_magnitude", "median_impact_init", "frac_impact_gt_magnitude",
@@ -98,12 +98,11 @@ def report(ctx) -> None:
              " / ".join(f"{_row(m['ptq_pretrained']['rows'], meth, 3)['both']:.0f}"
                         for meth in ("rtn", "gptq", "rtn+impact", "rtn+magnitude")
                         if any(r["method"] == meth and r["bits"] == 3 for r in m["ptq_pretrained"]["rows"])))]
-    write_report(Report(
+    publish(ctx, Report(
         paper="cherryq", metrics=m, claims=CLAIMS, scale=ctx.params.common.scale,
         narrative=(Path(__file__).parent / "report.md").read_text(), rows=rows,
         extra="\n\n".join(table1(m, b) for b in qat_bits),
         figures=[("sorted_impact.png", "Sorted impact of one matrix (log scale): trained, random init, and |w|"),
                  ("heterogeneity.png", "Heterogeneity score per matrix, impact against magnitude (Fig. 2 analogue)"),
                  ("ppl_vs_bits.png", "Perplexity against bits per weight, per method"),
-                 ("cherry_fraction.png", "QAT perplexity against the cherry fraction, impact vs random")]),
-        ctx.out.metrics, ctx.out.claims, ctx.out.readme)
+                 ("cherry_fraction.png", "QAT perplexity against the cherry fraction, impact vs random")]))

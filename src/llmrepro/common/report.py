@@ -10,7 +10,7 @@ from llmrepro import io
 
 def report(ctx) -> None:
     from llmrepro.common.claims import CLAIMS
-    from llmrepro.report.pages import Report, write_report
+    from llmrepro.report.pages import Report, publish
 
     hist = io.read_json(ctx.dep.history)
     ppl = io.read_json(ctx.dep.ppl)
@@ -34,8 +34,7 @@ def report(ctx) -> None:
               f"{first[f'val_ppl_{c}']:.1f} → {last[f'val_ppl_{c}']:.1f} after {hist['step'][-1]} steps")
              for c in corpora]
     narrative = (Path(__file__).parent / "report.md").read_text()
-    write_report(Report(paper="common", metrics=metrics, claims=CLAIMS, scale=ctx.params.common.scale,
+    publish(ctx, Report(paper="common", metrics=metrics, claims=CLAIMS, scale=ctx.params.common.scale,
                         narrative=narrative, rows=rows,
                         figures=[("tinylm_loss.png", "Training loss and validation perplexity of the tiny Llama"),
-                                 ("smollm2_ppl.png", "SmolLM2 against a unigram model on held-out text")]),
-                 ctx.out.metrics, ctx.out.claims, ctx.out.readme)
+                                 ("smollm2_ppl.png", "SmolLM2 against a unigram model on held-out text")]))

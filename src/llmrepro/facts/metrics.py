@@ -87,11 +87,22 @@ def retainability(L: np.ndarray, probes: list[dict], steps: list[int], window: i
     return {"t": ts.tolist(), "R": R.tolist(), "fit": fit, "gain_at_peak": float(np.mean(denom))}
 
 
+X_INTERCEPT_MAX_LOG10 = 12  # an x-intercept beyond 1e12 steps means "never forgets" at this scale
+
+
 def fit_log(t: np.ndarray, R: np.ndarray) -> dict:
+    """R = intercept - a log10 t. Any curve gets an answer: a flat or rising one has no decay
+    (a <= 0) and no x-intercept, and says so in `why`."""
     f = ols(np.log10(t), R)
+    if f["slope"] is None:
+        return {"decay": None, "r2": None, "intercept": None, "x_intercept_steps": None, "why": f["why"]}
     a, intercept = -f["slope"], f["intercept"]
-    return {"decay": a, "r2": f["r2"], "intercept": intercept,
-            "x_intercept_steps": float(10 ** (intercept / a)) if a > 0 else None}
+    out = {"decay": a, "r2": f["r2"], "intercept": intercept, "x_intercept_steps": None}
+    if a <= 0:
+        return {**out, "why": "no decay: a <= 0"}
+    if intercept / a > X_INTERCEPT_MAX_LOG10:
+        return {**out, "why": f"x-intercept beyond 1e{X_INTERCEPT_MAX_LOG10} steps"}
+    return {**out, "x_intercept_steps": float(10 ** (intercept / a))}
 
 
 def run_metrics(run: dict, window: int) -> dict:

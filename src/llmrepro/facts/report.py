@@ -8,7 +8,7 @@ import numpy as np
 
 from llmrepro import io
 from llmrepro.facts import metrics as M
-from llmrepro.report.pages import Report, fmt, write_report
+from llmrepro.report.pages import Report, fmt, publish
 from llmrepro.stats import mean_ci
 
 SCEN = ("paraphrase", "duplication", "once")
@@ -31,12 +31,18 @@ def mean_curve_fit(per_seed: list[dict], key: str) -> dict | None:
     return M.fit_log(t[good], R[good]) if good.sum() >= 3 else None
 
 
+def decay_of(fit: dict | None) -> float:
+    """A fit's decay constant, NaN where there is no fit or no decay value."""
+    d = (fit or {}).get("decay")
+    return float("nan") if d is None else float(d)
+
+
 def variant_metrics(d: Path) -> dict:
     meta, runs = load_runs(d)
     per = [M.run_metrics(r, meta["window"]) for r in runs]
     eff = {t: mean_ci([m["effectivity"][t] for m in per]) for t in TYPES}
     eff.update({f"{s}/{t}": mean_ci([m["effectivity"][f"{s}/{t}"]["adjusted"] for m in per]) for s in SCEN for t in TYPES})
-    decay = {f"{s}/{t}": mean_ci([(m["retainability"][f"{s}/{t}"]["fit"] or {}).get("decay", np.nan) for m in per])
+    decay = {f"{s}/{t}": mean_ci([decay_of(m["retainability"][f"{s}/{t}"]["fit"]) for m in per])
              for s in SCEN for t in TYPES}
     fits = {f"{s}/{t}": mean_curve_fit(per, f"{s}/{t}") for s in SCEN for t in TYPES}
     return {"meta": {k: meta[k] for k in ("model", "batch_scale", "window")}, "seeds": [r["seed"] for r in runs],
@@ -49,9 +55,8 @@ def _mem_decay(m: dict) -> list[float]:
     """Per seed: the memorization decay constant, mean of paraphrase and duplication."""
     out = []
     for s in m["per_seed"]:
-        a = [(s["retainability"][f"{sc}/memorization"]["fit"] or {}).get("decay", np.nan)
-             for sc in ("paraphrase", "duplication")]
-        out.append(float(np.nanmean(a)))
+        a = [decay_of(s["retainability"][f"{sc}/memorization"]["fit"]) for sc in ("paraphrase", "duplication")]
+        out.append(float(np.mean(a)))  # NaN unless both fits have a decay: mean_ci counts it as dropped
     return out
 
 
@@ -60,7 +65,7 @@ def metrics(dirs: dict[str, Path]) -> dict:
     base = v["base"]
     per = base["per_seed"]
     eff = lambda m, t: [s["effectivity"][t] for s in m["per_seed"]]
-    dec = lambda sc: [(s["retainability"][f"{sc}/memorization"]["fit"] or {}).get("decay", np.nan) for s in per]
+    dec = lambda sc: [decay_of(s["retainability"][f"{sc}/memorization"]["fit"]) for s in per]
     r2 = {sc: (base["mean_curve_fit"][f"{sc}/memorization"] or {}).get("r2") for sc in ("paraphrase", "duplication")}
     return {
         "variants": {k: {kk: vv for kk, vv in m.items() if kk != "per_seed"} for k, m in v.items()},
@@ -108,11 +113,10 @@ def report(ctx) -> None:
              fmt(m["claims"]["base_minus_small_model_effectivity"]["value"])),
             ("injected rows per batch at step 0 / later", "120 of 2048 (5.9 %)",
              f"{b['injected_rows']['step0']} / {b['injected_rows']['later']} of {b['injected_rows']['batch_rows']}")]
-    write_report(Report(
+    publish(ctx, Report(
         paper="facts", metrics=m, claims=CLAIMS, scale=ctx.params.common.scale,
         narrative=(Path(__file__).parent / "report.md").read_text(), rows=rows, extra=decay_table(m),
         figures=[("dlogprob.png", "Δ log-probability of probe targets against step, control-subtracted, with the "
                                   "injection steps marked (Fig. 2 analogue)"),
                  ("effectivity.png", "Effectivity per scenario and probe type, and across batch size and model size"),
-                 ("retainability.png", "Retainability against log t after the last injection, with fits (Fig. 4)")]),
-        ctx.out.metrics, ctx.out.claims, ctx.out.readme)
+                 ("retainability.png", "Retainability against log t after the last injection, with fits (Fig. 4)")]))

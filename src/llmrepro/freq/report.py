@@ -6,7 +6,7 @@ from pathlib import Path
 
 from llmrepro import io
 from llmrepro.freq import analysis as A
-from llmrepro.report.pages import Report, fmt, write_report
+from llmrepro.report.pages import Report, fmt, publish
 from llmrepro.stats import mean_ci
 
 
@@ -60,7 +60,7 @@ def report(ctx) -> None:
              ("mini: slope", "3-11 pp/decade (replay)", f"{mini['slope_pp_per_decade']['value']:.1f} pp/decade; "
               "not comparable across regimes, compare signs and r"),
              ("mini: uniform-frequency control r", "– (not runnable on web data)", f"{mini['uniform']['pearson_r']:.2f}")]
-    write_report(Report(
+    publish(ctx, Report(
         paper="freq", metrics=metrics, claims=CLAIMS, scale=ctx.params.common.scale,
         narrative=(Path(__file__).parent / "report.md").read_text(), rows=rows,
         figures=[("replay_log_linear.png", "Replay: accuracy against pretraining frequency, binned as in the paper "
@@ -68,5 +68,4 @@ def report(ctx) -> None:
                  ("mini_log_linear.png", "Zipf-CLIP: per-concept zero-shot accuracy against counted frequency"),
                  ("long_tail.png", "Long tail: sorted normalised concept frequency"),
                  ("rarest_decile.png", "Rarest decile against all concepts (Let It Wag! analogue)"),
-                 ("uniform_control.png", "Causal control: the same model trained on uniform concept frequencies")]),
-        ctx.out.metrics, ctx.out.claims, ctx.out.readme)
+                 ("uniform_control.png", "Causal control: the same model trained on uniform concept frequencies")]))

@@ -8,7 +8,7 @@ import numpy as np
 
 from llmrepro import io
 from llmrepro.mspoe.evaluate import summary
-from llmrepro.report.pages import Report, write_report
+from llmrepro.report.pages import Report, publish
 from llmrepro.stats import paired_bootstrap
 
 TASKS = ("kv", "mdqa")
@@ -84,11 +84,10 @@ def report(ctx) -> None:
              ("longest prompt (tokens) / model window", "within the window",
               ", ".join(f"{t} {n}" for t, n in m["prompt_tokens"].items()) + f" / {m['model_window']}")]
     n = v["baseline"]["kv"]["n_per_position"]
-    write_report(Report(
+    publish(ctx, Report(
         paper="mspoe", metrics=m, claims=CLAIMS, scale=ctx.params.common.scale,
         narrative=(Path(__file__).parent / "report.md").read_text(), rows=rows,
         notes=[f"{n} examples per gold position and task; intervals are bootstrap 95 % intervals over examples."],
         figures=[("acc_by_position.png", "Accuracy against gold position, baseline and Ms-PoE (Fig. 1 analogue)"),
                  ("uniform_sweep.png", "Average accuracy and best-minus-worst gap against a uniform ratio (Fig. 3)"),
-                 ("head_scores.png", "Per-head position-awareness (attention-outlier) scores at prefill")]),
-        ctx.out.metrics, ctx.out.claims, ctx.out.readme)
+                 ("head_scores.png", "Per-head position-awareness (attention-outlier) scores at prefill")]))

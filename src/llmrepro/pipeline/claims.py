@@ -5,15 +5,28 @@ a threshold. A metric is a number, a boolean, or `{"value": v, "ci": [lo, hi]}`.
 With `on="ci"` the whole interval must clear the threshold: an interval that
 straddles it is *inconclusive*, one on the wrong side is *not reproduced*.
 
+A metric may also be `{"value": None, "why": "<reason>"}`: a statistic that has
+no value for a stated reason (a flat curve has no decay, a fit with one point no
+slope). A check on it is *inconclusive* with that reason, never a failure; so is
+a NaN.
+
 Verdict of a claim: a failed precondition makes it inconclusive; otherwise any
 failed check makes it "not reproduced", any inconclusive check "inconclusive",
 and only all-pass is "reproduced". Thresholds live in code, next to the claim,
 and are chosen before results exist; the report shows them.
+
+`Tol` says how far a recomputed metric may move before `llmrepro verify` calls it
+a different result (another CPU, another run); the default is "inside the
+committed 95 % interval" for a metric with one, and relative 1e-6 otherwise.
+`ClaimSet.timings` names the wall-clock fields of metrics.json: they are compared
+as ratios, and left out of the byte-identical rerun check.
 """
 
 from __future__ import annotations
 
 import operator
+import fnmatch
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,12 +37,59 @@ _OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le
 
 
 @dataclass(frozen=True)
+class Tol:
+    """Agreement between a committed and a recomputed metric.
+
+    `abs` + `rel`·|committed|: a bound on the difference; `ratio`: recomputed/committed within
+    [1/ratio, ratio] (timings); `ci`: inside the committed interval (falls back to rel 1e-6 where
+    the committed metric has none). Booleans and None must be equal whatever the tolerance."""
+
+    abs: float = 0.0
+    rel: float = 0.0
+    ratio: float | None = None
+    ci: bool = False
+
+    def __post_init__(self):
+        if self.abs < 0 or self.rel < 0 or (self.ratio is not None and self.ratio < 1):
+            raise ValueError(f"Tol({self.abs}, {self.rel}, ratio={self.ratio}): bounds must be >= 0, ratio >= 1")
+
+    @property
+    def text(self) -> str:
+        if self.ratio is not None:
+            return f"ratio within {self.ratio:g}x"
+        if self.ci:
+            return "inside the committed 95% CI"
+        return " + ".join([f"abs {self.abs:g}"] * bool(self.abs) + [f"rel {self.rel:g}"] * bool(self.rel)) or "exact"
+
+    def agrees(self, old: Any, new: Any) -> bool:
+        ov, oci = (old.get("value"), old.get("ci")) if isinstance(old, Mapping) else (old, None)
+        nv = new.get("value") if isinstance(new, Mapping) else new
+        if ov is None or nv is None or isinstance(ov, bool) or isinstance(nv, bool):
+            return ov == nv
+        ov, nv = float(ov), float(nv)
+        if not (math.isfinite(ov) and math.isfinite(nv)):
+            return ov == nv or (math.isnan(ov) and math.isnan(nv))
+        if self.ratio is not None:
+            return ov == nv or (ov * nv > 0 and 1 / self.ratio <= nv / ov <= self.ratio)
+        if self.ci and oci:
+            return oci[0] <= nv <= oci[1]
+        rel = self.rel if (self.rel or self.abs) else DETERMINISTIC.rel
+        return abs(nv - ov) <= self.abs + rel * abs(ov)
+
+
+ESTIMATE = Tol(ci=True)
+DETERMINISTIC = Tol(rel=1e-6)
+TIMING = Tol(ratio=5.0)
+
+
+@dataclass(frozen=True)
 class Check:
     metric: str
     op: str
     threshold: Any
     on: str = "value"  # "value" or "ci"
     label: str = ""
+    tol: Tol | None = None  # for `llmrepro verify`; None: the default (see Tol)
 
     def __post_init__(self):
         if self.op not in _OPS and self.op != "in":
@@ -50,19 +110,29 @@ class Check:
 
     def evaluate(self, metrics: Mapping[str, Any]) -> dict[str, Any]:
         raw = lookup_metric(metrics, self.metric)
-        value = raw.get("value") if isinstance(raw, dict) else raw
-        ci = raw.get("ci") if isinstance(raw, dict) else None
+        value = raw.get("value") if isinstance(raw, Mapping) else raw
+        ci = raw.get("ci") if isinstance(raw, Mapping) else None
+        if hasattr(value, "item"):  # numpy scalars, numpy bool_ included
+            value = value.item()
+        if isinstance(value, float) and math.isnan(value):
+            value = None
         out = {"metric": self.metric, "test": self.test, "measured": value, "ci": ci}
         if value is None:
-            return {**out, "outcome": UNSURE, "why": "not measured"}
+            why = raw.get("why") if isinstance(raw, Mapping) else None
+            return {**out, "outcome": UNSURE, "why": why or ("not measured" if raw is None else "no value (NaN)")}
         if self.on == "value" or isinstance(value, bool):
             return {**out, "outcome": PASS if self._holds(value) else FAIL}
-        if ci is None:
+        if ci is None or any(v is None for v in ci):
             return {**out, "outcome": UNSURE, "why": "no interval (fewer than 2 runs)"}
         lo_ok, hi_ok = self._holds(ci[0]), self._holds(ci[1])
         if lo_ok and hi_ok:
             return {**out, "outcome": PASS}
-        if not lo_ok and not hi_ok and self.op != "in":
+        if self.op == "in":
+            lo, hi = self.threshold
+            outside = ci[1] < lo or ci[0] > hi
+        else:
+            outside = not lo_ok and not hi_ok
+        if outside:
             return {**out, "outcome": FAIL}
         return {**out, "outcome": UNSURE, "why": "interval straddles the threshold"}
 
@@ -97,6 +167,7 @@ class Claim:
 class ClaimSet:
     paper: str
     claims: tuple[Claim, ...] = field(default_factory=tuple)
+    timings: tuple[str, ...] = ()  # dotted metrics.json paths of wall-clock fields; `*` matches one level
 
     def __post_init__(self):
         seen = set()
@@ -104,6 +175,20 @@ class ClaimSet:
             if c.id in seen:
                 raise ValueError(f"paper {self.paper!r}: claim id {c.id!r} is declared twice")
             seen.add(c.id)
+
+    def is_timing(self, path: str) -> bool:
+        parts = path.split(".")
+        return any(len(p.split(".")) <= len(parts) and
+                   all(fnmatch.fnmatchcase(a, b) for a, b in zip(parts, p.split(".")))
+                   for p in self.timings)
+
+    def tolerance(self, check: Check) -> Tol:
+        if check.tol is not None:
+            return check.tol
+        return TIMING if self.is_timing(check.metric) else ESTIMATE
+
+    def checks(self) -> list[tuple[Claim, Check]]:
+        return [(c, k) for c in self.claims for k in (*c.precondition, *c.checks)]
 
     def evaluate(self, metrics: Mapping[str, Any], scale: str) -> dict[str, Any]:
         return {"paper": self.paper, "scale": scale,

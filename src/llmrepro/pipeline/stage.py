@@ -132,11 +132,13 @@ class Paper:
 
     def report(self, deps: Mapping[str, str], params=(), code=(), desc: str = "Claims and the paper's page") -> Stage:
         """The paper's claims stage: `llmrepro.<id>.report.report(ctx)` writes
-        reports/<id>/README.md, claims.json and metrics.json from the results in `deps`."""
+        reports/<id>/README.md, claims.json and metrics.json from the results in `deps`
+        (through `report.pages.publish`, which also reads reports/robustness.json)."""
         own = [f"src/llmrepro/{self.id}/{f}" for f in ("claims.py", "report.py", "report.md")]
         return self.add("report", _report, code=["src/llmrepro/report/pages.py", "src/llmrepro/pipeline/claims.py",
                                                  *own, *code],
-                        deps=deps, params=["common.scale", *params], light=True, desc=desc,
+                        deps={**deps, "robustness": "reports/robustness.json"}, params=["common.scale", *params],
+                        light=True, desc=desc,
                         outs={"readme": f"reports/{self.id}/README.md", "claims": f"reports/{self.id}/claims.json"},
                         metrics={"metrics": f"reports/{self.id}/metrics.json"})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,24 @@ from llmrepro.pipeline.claims import ClaimSet
 
 VERDICT_MARK = {"reproduced": "✅ reproduced", "not reproduced": "❌ not reproduced",
                 "inconclusive": "⚠️ inconclusive"}
+ROBUSTNESS = "reports/robustness.json"  # written by `llmrepro verify --seeds`; read by every report stage
+
+
+def verdict_cell(c: Mapping[str, Any]) -> str:
+    mark = VERDICT_MARK.get(c["verdict"], c["verdict"])
+    if c.get("fragile"):
+        mark += f" · 🔀 fragile (shifted seeds: {c['fragile']})"
+    return mark
+
+
+def mark_fragile(doc: dict[str, Any], robustness: Mapping[str, Any]) -> dict[str, Any]:
+    """A claim is fragile when its verdict under shifted seeds (reports/robustness.json)
+    differs from the verdict computed now; `fragile` holds the shifted verdict, or False."""
+    shifted = robustness.get("papers", {}).get(doc["paper"], {})
+    for c in doc["claims"]:
+        other = shifted.get(c["id"], {}).get("shifted")
+        c["fragile"] = other if other is not None and other != c["verdict"] else False
+    return doc
 
 
 def fmt(v: Any, digits: int = 3) -> str:
@@ -45,7 +64,7 @@ def claims_table(doc: Mapping[str, Any]) -> str:
         rows = [("precondition: " + k["test"], k) for k in c["precondition"]] + [(k["test"], k) for k in c["checks"]]
         for i, (test, k) in enumerate(rows):
             head = (f"**{c['id']}** {cell(c['statement'])}", cell(c.get("paper_value") or ""),
-                    VERDICT_MARK.get(c["verdict"], c["verdict"])) if i == 0 else ("", "", "")
+                    verdict_cell(c)) if i == 0 else ("", "", "")
             why = f" ({k['why']})" if k.get("why") else ""
             lines.append(f"| {head[0]} | {head[1]} | {cell(test)} | {_measured(k)} | {k['outcome']}{why} | {head[2]} |")
     notes = [f"- **{c['id']}**: {c['note']}" for c in doc["claims"] if c.get("note")]
@@ -97,12 +116,22 @@ def render_page(r: Report, doc: Mapping[str, Any]) -> str:
     return "\n".join(out)
 
 
-def write_report(r: Report, metrics_path: Path, claims_path: Path, readme_path: Path) -> dict[str, Any]:
-    doc = r.claims.evaluate(r.metrics, r.scale)
-    io.write_json(metrics_path, r.metrics)
+def write_report(r: Report, metrics_path: Path, claims_path: Path, readme_path: Path,
+                 robustness: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    # Claims are judged on metrics as written (NaN becomes null), so re-evaluating
+    # claims.json from metrics.json always gives the same verdicts.
+    metrics = json.loads(io.dumps(r.metrics))
+    doc = mark_fragile(r.claims.evaluate(metrics, r.scale), robustness or {})
+    io.write_json(metrics_path, metrics)
     io.write_json(claims_path, doc)
     readme_path.write_text(render_page(r, doc))
     return doc
+
+
+def publish(ctx, r: Report) -> dict[str, Any]:
+    """The end of every paper's report stage (`Paper.report`): metrics.json, claims.json and
+    README.md, with fragile claims marked from reports/robustness.json."""
+    return write_report(r, ctx.out.metrics, ctx.out.claims, ctx.out.readme, io.read_json(ctx.dep.robustness))
 
 
 def index_page(docs: Mapping[str, Mapping[str, Any] | None]) -> str:
@@ -118,6 +147,6 @@ def index_page(docs: Mapping[str, Mapping[str, Any] | None]) -> str:
             continue
         for i, c in enumerate(doc["claims"]):
             name = f"[{paper}]({paper}/README.md)" if i == 0 else ""
-            out.append(f"| {name} | {doc['scale']} | {c['id']} | {VERDICT_MARK.get(c['verdict'], c['verdict'])} "
+            out.append(f"| {name} | {doc['scale']} | {c['id']} | {verdict_cell(c)} "
                        f"| {cell(c['statement'])} |")
     return "\n".join(out) + "\n"

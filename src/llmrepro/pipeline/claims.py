@@ -146,6 +146,7 @@ class Claim:
     precondition: tuple[Check, ...] = ()
     scales: tuple[str, ...] = ("smoke", "mini", "full")
     note: str = ""
+    revised: str = ""  # why the check changed after its first result was known (the page keeps the old one)
 
     def evaluate(self, metrics: Mapping[str, Any], scale: str) -> dict[str, Any]:
         pre = [c.evaluate(metrics) for c in self.precondition]
@@ -160,7 +161,8 @@ class Claim:
             verdict = REPRODUCED
         return {"id": self.id, "statement": self.statement, "paper_value": self.paper_value,
                 "verdict": verdict if scale in self.scales else "not applicable at this scale",
-                "precondition": pre, "checks": checks, "note": self.note}
+                "precondition": pre, "checks": checks, "note": self.note,
+                **({"revised": self.revised} if self.revised else {})}
 
 
 @dataclass(frozen=True)

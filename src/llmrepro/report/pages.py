@@ -68,6 +68,8 @@ def claims_table(doc: Mapping[str, Any]) -> str:
             why = f" ({k['why']})" if k.get("why") else ""
             lines.append(f"| {head[0]} | {head[1]} | {cell(test)} | {_measured(k)} | {k['outcome']}{why} | {head[2]} |")
     notes = [f"- **{c['id']}**: {c['note']}" for c in doc["claims"] if c.get("note")]
+    notes += [f"- **{c['id']}** (revised): {c['revised']} See \"Claim changes\" below." for c in doc["claims"]
+              if c.get("revised")]
     return "\n".join(lines + ([""] + notes if notes else []))
 
 

@@ -79,3 +79,37 @@ def copy_project(dest: Path, scale: str = "smoke") -> Path:
 
 def running_stages(output: str) -> list[str]:
     return [ln.split("'")[1] for ln in output.splitlines() if ln.startswith("Running stage '")]
+
+
+def offline_env(mirror: str) -> dict[str, str]:
+    return {"LLMREPRO_MIRROR": mirror, "LLMREPRO_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+
+
+def results_snapshot(ws: Path) -> dict[str, object]:
+    """What a rerun must reproduce: every paper's metrics.json and claims.json without their
+    declared timing fields, and the md5 of every model weight file."""
+    from llmrepro import io
+    from llmrepro.report.verify import claim_set, deterministic_view
+
+    out: dict[str, object] = {}
+    for claims in sorted((ws / "reports").glob("*/claims.json")):
+        paper = claims.parent.name
+        metrics, doc = deterministic_view(claim_set(paper), io.read_json(claims.parent / "metrics.json"),
+                                          io.read_json(claims))
+        out[f"reports/{paper}/metrics.json"] = metrics
+        out[f"reports/{paper}/claims.json"] = doc
+    for w in sorted((ws / "models").rglob("*.safetensors")):
+        out[str(w.relative_to(ws))] = io.file_hash(w)
+    return out
+
+
+@pytest.fixture(scope="session")
+def smoke_build(tmp_path_factory, mirror):
+    """A smoke workspace after one full `dvc repro`, and a snapshot of its results taken
+    before any test touches it. Tests that change the workspace must restore what they change."""
+    import time
+
+    ws = copy_project(tmp_path_factory.mktemp("ws"))
+    t0 = time.perf_counter()
+    r = run(["dvc", "repro"], ws, **offline_env(mirror))
+    return ws, r.stdout + r.stderr, time.perf_counter() - t0, results_snapshot(ws)

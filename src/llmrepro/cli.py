@@ -132,6 +132,28 @@ def cmd_repro(args, extra: list[str]) -> int:
     return _engine(root, [s.name for s in reg] if args.engine == "snakemake" else [], args, extra)
 
 
+def cmd_verify(args) -> int:
+    from llmrepro.report import verify as V
+
+    root = _root(args)
+    env = tool_env(root)
+    try:
+        if args.seeds is not None:
+            k = int(args.seeds)
+            if k == 0:
+                raise SystemExit("error: --seeds needs a non-zero shift, e.g. --seeds +1")
+            doc = V.robustness_run(root, args.papers or None, k, env, Path(args.workdir) if args.workdir else None)
+            print(V.render_robustness(doc))
+            print("wrote reports/robustness.json and robustness.md; `llmrepro repro` marks fragile claims on the "
+                  "pages (only the report stages rerun)", file=sys.stderr)
+            return 0
+        rc, _ = V.verify(root, args.papers or None, args.against, env, check_fresh=not args.no_fresh_check)
+        return rc
+    except V.VerifyError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
 def cmd_bench(args) -> int:
     from llmrepro.report.bench import run_bench
 
@@ -159,6 +181,15 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("paper")
         p.add_argument("--engine", choices=("dvc", "snakemake"), default="dvc")
         p.add_argument("-c", "--cores", type=int, default=2, help="Snakemake cores")
+    p = sub.add_parser("verify", help="compare the results in the work tree with the committed ones; "
+                                      "--seeds +k: rerun with every seed shifted and record which verdicts hold")
+    p.add_argument("papers", nargs="*", metavar="ID", help="papers to check (default: every paper with results)")
+    p.add_argument("--against", default="HEAD", help="git revision of the committed results (default: HEAD)")
+    p.add_argument("--seeds", metavar="+K", help="rerun the suite in a scratch copy with every seed shifted K "
+                                                 "blocks, and write reports/robustness.{json,md}")
+    p.add_argument("--workdir", help="scratch folder for --seeds (default: ../.llmrepro-seeds+K)")
+    p.add_argument("--no-fresh-check", action="store_true",
+                   help="compare even if `dvc status` says the results are not current")
     p = sub.add_parser("bench", help="time stages, no-op runs and the training loop")
     p.add_argument("--repeats", type=int, default=3)
     args, extra = ap.parse_known_args(argv)
@@ -168,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         if extra:
             ap.error(f"unrecognized arguments: {' '.join(extra)}")
         return {"stages": cmd_stages, "dag": cmd_dag, "scale": cmd_scale, "dvc-yaml": cmd_dvc_yaml,
-                "check": cmd_check, "bench": cmd_bench}[args.cmd](args)
+                "check": cmd_check, "bench": cmd_bench, "verify": cmd_verify}[args.cmd](args)
     except (P.ParamsError, RegistryError, KeyError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

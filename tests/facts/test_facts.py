@@ -102,3 +102,22 @@ def test_stream_rows_start_with_the_passages_and_keep_their_length():
     assert tok.decode(b[0, : len(p.split())]).split() == p.split()
     rows = pack([p] * 5, tok, 40)  # a passage is 23 words: one per 40-token row
     assert len(rows) == 5 and all(r == p for r in rows)
+
+
+@pytest.mark.parametrize("R,why", [
+    ([0.5, 0.5, 0.5, 0.5], "no decay"),                       # flat: a = 0
+    ([0.1, 0.2, 0.3, 0.4], "no decay"),                       # rising
+    ([1.0, 0.99999, 0.99998, 0.99997], "beyond 1e12 steps"),  # a tiny decay: 10**(b/a) overflowed before
+])
+def test_fit_log_answers_for_degenerate_curves(R, why):
+    from llmrepro.facts.metrics import fit_log
+
+    f = fit_log(np.array([1, 10, 100, 1000]), np.array(R))
+    assert f["x_intercept_steps"] is None and why in f["why"]
+
+
+def test_fit_log_of_too_few_points():
+    from llmrepro.facts.metrics import fit_log
+
+    f = fit_log(np.array([5]), np.array([0.3]))
+    assert f["decay"] is None and "a line needs 2" in f["why"]

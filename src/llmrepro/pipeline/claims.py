@@ -61,7 +61,16 @@ class Tol:
             return "inside the committed 95% CI"
         return " + ".join([f"abs {self.abs:g}"] * bool(self.abs) + [f"rel {self.rel:g}"] * bool(self.rel)) or "exact"
 
+    def effective(self, old: Any) -> Tol:
+        """The tolerance that applies to this committed metric: `ci` needs an interval to be inside."""
+        has_ci = isinstance(old, Mapping) and old.get("ci") and None not in old["ci"]
+        if self.ci and not has_ci:
+            return DETERMINISTIC
+        return self
+
     def agrees(self, old: Any, new: Any) -> bool:
+        if self.effective(old) is not self:
+            return self.effective(old).agrees(old, new)
         ov, oci = (old.get("value"), old.get("ci")) if isinstance(old, Mapping) else (old, None)
         nv = new.get("value") if isinstance(new, Mapping) else new
         if ov is None or nv is None or isinstance(ov, bool) or isinstance(nv, bool):
@@ -71,10 +80,9 @@ class Tol:
             return ov == nv or (math.isnan(ov) and math.isnan(nv))
         if self.ratio is not None:
             return ov == nv or (ov * nv > 0 and 1 / self.ratio <= nv / ov <= self.ratio)
-        if self.ci and oci:
+        if self.ci:
             return oci[0] <= nv <= oci[1]
-        rel = self.rel if (self.rel or self.abs) else DETERMINISTIC.rel
-        return abs(nv - ov) <= self.abs + rel * abs(ov)
+        return abs(nv - ov) <= self.abs + self.rel * abs(ov)
 
 
 ESTIMATE = Tol(ci=True)

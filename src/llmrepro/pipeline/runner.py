@@ -94,17 +94,24 @@ class StageContext:
         self.extra.update(fields)
 
 
-def set_threads(n: int) -> None:
-    """Torch thread count, in one place. OMP_WAIT_POLICY is set on import of llmrepro."""
+def set_threads(n: int, torch_too: bool = True) -> None:
+    """Thread count and determinism switches, in one place (OMP_WAIT_POLICY is set on import of
+    llmrepro). Results are reproducible for a given machine and thread count, so the count is in
+    provenance. A light stage (`torch_too=False`) skips the 2-3 s torch import; if it imports
+    torch later, torch still reads OMP_NUM_THREADS."""
     n = int(os.environ.get("LLMREPRO_THREADS", n))
     os.environ["OMP_NUM_THREADS"] = str(n)
     os.environ["MKL_NUM_THREADS"] = str(n)
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS is deterministic only with this
+    if not torch_too and "torch" not in sys.modules:
+        return
     try:
         import torch
-
-        torch.set_num_threads(n)
     except ImportError:
-        pass
+        return
+    torch.set_num_threads(n)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
 
 
 def _tmp_path(final: Path, pid: int) -> Path:
@@ -151,7 +158,7 @@ def run_stage(stage: Stage, root: Path) -> None:
     missing = [f"{k} ({stage.deps[k]})" for k, p in deps.items() if not p.exists()]
     if missing:
         _fail(f"stage {stage.name!r} is missing inputs: {', '.join(missing)}; run the stages upstream of it first")
-    set_threads(stage.resources.threads)
+    set_threads(stage.resources.threads, torch_too=not stage.light)
 
     # 2. outputs go to temporary siblings
     pid = os.getpid()

@@ -123,7 +123,9 @@ class Paper:
             code=tuple(dict.fromkeys([f"stages/{self.id}.py", *self.code, *code])),
             deps=_frozen(deps, "deps", name), params=tuple(params),
             outs=_frozen(outs, "outs", name), metrics=_frozen(metrics, "metrics", name),
-            plots=_frozen(plots, "plots", name), resources=resources or Resources(),
+            plots=_frozen(plots, "plots", name),
+            # light stages (downloads, figures, reports) take one thread, so `snakemake -c2` runs two at once
+            resources=resources or (Resources(threads=1) if light else Resources()),
             light=light, args=MappingProxyType(dict(args or {})),
             desc=desc or (fn.__doc__ or "").strip().split("\n")[0],
         )
@@ -159,11 +161,16 @@ class Paper:
 
     def main(self, argv: list[str] | None = None) -> None:
         """Entry point of `python -m stages.<id> <stage>`."""
+        import os
         import sys
 
         from llmrepro.pipeline.runner import run_stage
 
         argv = sys.argv[1:] if argv is None else argv
+        if os.environ.get("PYTHONHASHSEED") != "0":
+            # str hashes, and with them set and dict-of-set orders, must be the same in every run
+            os.environ["PYTHONHASHSEED"] = "0"
+            os.execv(sys.executable, [sys.executable, "-m", f"stages.{self.id}", *argv])
         if len(argv) != 1 or argv[0] not in self.stages:
             known = ", ".join(self.stages) or "(none)"
             raise SystemExit(f"usage: python -m stages.{self.id} <stage>; stages of {self.id}: {known}")

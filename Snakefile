@@ -43,7 +43,7 @@ def _output(s):
 
 
 def _values(s):
-    return json.dumps({k: P.lookup(RAW, k) for k in s.params}, sort_keys=True)
+    return json.dumps({k: P.lookup(RAW, k) for k in s.params}, sort_keys=True)  # "*": the whole file
 
 
 rule all:
@@ -66,6 +66,7 @@ for _s in REG:
         localrule: _s.light  # figures, claims, downloads: on the submit host under SLURM
         input: _input(_s)
         output: _output(_s)
+        log: f"logs/{_s.name}.log"  # the stage runner writes it, under DVC too
         params:
             cmd=_s.cmd,
             values=_values(_s),

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import llmrepro  # noqa: F401  (sets the thread environment)
 import pytest
-from llmrepro import cli
+from llmrepro.pipeline import tools
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_MIRROR = Path(os.environ.get("LLMREPRO_SHARED_MIRROR", ROOT / cli.SHARED_MIRROR))
+SHARED_MIRROR = Path(os.environ.get("LLMREPRO_SHARED_MIRROR", ROOT / tools.SHARED_MIRROR))
 sys.path.insert(0, str(Path(__file__).parent))
 
 import fixture_mirror  # noqa: E402
@@ -43,7 +43,7 @@ def _offline(monkeypatch, mirror, tmp_path_factory):
 
 
 def tool_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    return cli.tool_env() | (extra or {})
+    return tools.tool_env() | (extra or {})
 
 
 def run(cmd: list[str], cwd: Path, check: bool = True, **env) -> subprocess.CompletedProcess:

@@ -6,16 +6,18 @@ Run it from the project root (the folder with params.yaml and stages/).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from llmrepro.data.sources import MIRROR_ENV
+from llmrepro import PAPERS
 from llmrepro.pipeline import params as P
 from llmrepro.pipeline.dvcyaml import render
 from llmrepro.pipeline.registry import load_registry
 from llmrepro.pipeline.stage import RegistryError
+from llmrepro.pipeline.tools import SHARED_MIRROR, tool_env  # noqa: F401  (SHARED_MIRROR: tests)
 
 
 def _root(args) -> Path:
@@ -30,23 +32,10 @@ def _registry(root: Path, validate: bool = True):
     return load_registry(root, raw)
 
 
-# The project's offline copy of released files sits beside a checkout (see its README).
-SHARED_MIRROR = Path("..") / "shared" / "mirror"
-
-
-def tool_env(root: Path | None = None) -> dict[str, str]:
-    """Stage commands say `python`: make that this interpreter, whatever PATH holds. Without
-    LLMREPRO_MIRROR, serve downloads from the shared mirror beside `root` when there is one."""
-    env = dict(os.environ)
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    if root is not None and not env.get(MIRROR_ENV) and (root / SHARED_MIRROR).is_dir():
-        env[MIRROR_ENV] = str((root / SHARED_MIRROR).resolve())
-        print(f"{MIRROR_ENV} is not set: using {env[MIRROR_ENV]}", file=sys.stderr)
-    return env
-
-
 def cmd_stages(args) -> int:
     reg = _registry(_root(args), validate=False)
+    if args.paper:
+        reg.paper(args.paper)  # an unknown id fails, listing the papers
     for paper, stages in reg.papers().items():
         if args.paper and paper != args.paper:
             continue
@@ -75,7 +64,7 @@ def cmd_dag(args) -> int:
 
 def cmd_scale(args) -> int:
     root = _root(args)
-    path = P.write_scale(root, args.scale)
+    path = P.write_scale(root, args.scale, force=args.force)
     load_registry(root, P.read_yaml(path))
     print(f"wrote {path.name} at scale {args.scale}; `dvc status` shows what reruns")
     return 0
@@ -103,33 +92,67 @@ def cmd_check(args) -> int:
     return cmd_dvc_yaml(argparse.Namespace(root=args.root, check=True))
 
 
-def _engine(root: Path, stages: list[str], args, extra: list[str], snake_target: str | None = None) -> int:
-    if args.engine == "dvc":
-        cmd = ["dvc", "repro", *stages, *extra]
-    else:
-        cmd = ["snakemake", "-c", str(args.cores), *([snake_target] if snake_target else []), *extra]
+def _dvc_stale(root: Path, stages: list[str], env: dict[str, str]) -> list[str]:
+    r = subprocess.run(["dvc", "status", "--json", *stages], cwd=root, env=env, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f"error: `dvc status` failed: {r.stderr.strip()[-800:]}")
+    return sorted(json.loads(r.stdout or "{}"))
+
+
+def _provenance_stamps(root: Path, reg) -> dict[str, float | None]:
+    return {s.name: (root / s.provenance).stat().st_mtime_ns if (root / s.provenance).exists() else None
+            for s in reg}
+
+
+def _snakemake(root: Path, reg, stages: list[str], args, extra: list[str], target: str | None,
+               env: dict[str, str]) -> int:
+    """Snakemake sees only file times; DVC is the source of truth. So: force what `dvc status`
+    calls stale, run, then record for DVC exactly the stages Snakemake ran, after checking that
+    nothing they did not produce changed behind DVC's back."""
+    stale = _dvc_stale(root, stages, env)
+    cmd = ["snakemake", "-c", str(args.cores), *([target] if target else []),
+           *(["--forcerun", *stale] if stale else []), *extra]
     print("+", " ".join(cmd), file=sys.stderr)
-    env = tool_env(root)
+    before = _provenance_stamps(root, reg)
     rc = subprocess.call(cmd, cwd=root, env=env)
-    if rc == 0 and args.engine == "snakemake":
-        # Record what Snakemake built for DVC, so `dvc status` agrees with it.
-        rc = subprocess.call(["dvc", "commit", "-f", "-q", *stages], cwd=root, env=env)
-    return rc
+    ran = [n for n, t in _provenance_stamps(root, reg).items() if t != before[n]]
+    if rc != 0 or not ran:
+        return rc
+    # Inputs the run did not produce must still be what dvc.lock records.
+    upstream = sorted(reg.ancestors(ran) - set(ran))
+    drifted = _dvc_stale(root, upstream, env) if upstream else []
+    if drifted:
+        print(f"error: not recording Snakemake's results for DVC: stages it did not run have changed inputs or "
+              f"outputs since dvc.lock ({', '.join(drifted)}); see `dvc status {' '.join(drifted)}`",
+              file=sys.stderr)
+        return 3
+    print(f"recording {len(ran)} stages Snakemake ran for DVC: {', '.join(ran)}", file=sys.stderr)
+    return subprocess.call(["dvc", "commit", "-f", "-q", *ran], cwd=root, env=env)
+
+
+def _engine(root: Path, reg, stages: list[str], args, extra: list[str], snake_target: str | None = None) -> int:
+    env = tool_env(root)
+    if args.engine == "snakemake":
+        return _snakemake(root, reg, stages, args, extra, snake_target, env)
+    cmd = ["dvc", "repro", *stages, *extra]
+    print("+", " ".join(cmd), file=sys.stderr)
+    return subprocess.call(cmd, cwd=root, env=env)
 
 
 def cmd_run(args, extra: list[str]) -> int:
     root = _root(args)
     reg = _registry(root)  # bad params fail here, before any compute
     own = [s.name for s in reg.paper(args.paper)]
-    if args.engine == "snakemake":  # Snakemake builds the upstream too; DVC records all of it
-        return _engine(root, [s.name for s in reg if s.name in reg.ancestors(own)], args, extra, f"{args.paper}_all")
-    return _engine(root, own, args, extra)
+    if args.engine == "snakemake":  # Snakemake builds the upstream too
+        return _engine(root, reg, [s.name for s in reg if s.name in reg.ancestors(own)], args, extra,
+                       f"{args.paper}_all")
+    return _engine(root, reg, own, args, extra)
 
 
 def cmd_repro(args, extra: list[str]) -> int:
     root = _root(args)
     reg = _registry(root)
-    return _engine(root, [s.name for s in reg] if args.engine == "snakemake" else [], args, extra)
+    return _engine(root, reg, [s.name for s in reg] if args.engine == "snakemake" else [], args, extra)
 
 
 def cmd_verify(args) -> int:
@@ -165,21 +188,24 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="llmrepro", description=__doc__)
     ap.add_argument("--root", default=".", help="project root (default: .)")
     sub = ap.add_subparsers(dest="cmd", required=True)
+    ids = ", ".join(("common", *PAPERS))
     p = sub.add_parser("stages", help="list stages, by paper")
-    p.add_argument("--paper")
+    p.add_argument("--paper", metavar="ID", help=f"only this paper's stages; one of {ids}")
     p = sub.add_parser("dag", help="show the DAG (upstream of a paper with --paper)")
-    p.add_argument("--paper")
-    p.add_argument("--mermaid", action="store_true")
+    p.add_argument("--paper", metavar="ID", help=f"only what this paper needs; one of {ids}")
+    p.add_argument("--mermaid", action="store_true", help="print a Mermaid flowchart")
     p = sub.add_parser("scale", help="write the effective params.yaml for a scale")
-    p.add_argument("scale", choices=P.SCALES)
+    p.add_argument("scale", choices=P.SCALES, help="smoke (tests), mini (the default suite) or full (paper scale)")
+    p.add_argument("--force", action="store_true", help="overwrite a hand-edited params.yaml (kept as .bak)")
     p = sub.add_parser("dvc-yaml", help="regenerate dvc.yaml from the registry")
     p.add_argument("--check", action="store_true", help="only check that it is in sync")
     sub.add_parser("check", help="validate params.yaml, the registry and dvc.yaml")
     for name, helptext in (("run", "run one paper's stages (and what they need)"), ("repro", "run every stage")):
         p = sub.add_parser(name, help=helptext)
         if name == "run":
-            p.add_argument("paper")
-        p.add_argument("--engine", choices=("dvc", "snakemake"), default="dvc")
+            p.add_argument("paper", metavar="ID", help=f"one of {ids}")
+        p.add_argument("--engine", choices=("dvc", "snakemake"), default="dvc",
+                       help="dvc repro (sequential; the default) or snakemake (parallel, clusters)")
         p.add_argument("-c", "--cores", type=int, default=2, help="Snakemake cores")
     p = sub.add_parser("verify", help="compare the results in the work tree with the committed ones; "
                                       "--seeds +k: rerun with every seed shifted and record which verdicts hold")
@@ -191,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-fresh-check", action="store_true",
                    help="compare even if `dvc status` says the results are not current")
     p = sub.add_parser("bench", help="time stages, no-op runs and the training loop")
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=3, help="timed repeats of the no-op `dvc repro` (median)")
     args, extra = ap.parse_known_args(argv)
     try:
         if args.cmd in ("run", "repro"):

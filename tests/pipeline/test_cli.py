@@ -53,7 +53,7 @@ def test_check_reports_a_stale_dvc_yaml(tmp_path):
 
 
 def test_repro_serves_downloads_from_the_shared_mirror_beside_the_checkout(tmp_path, monkeypatch):
-    from llmrepro.cli import tool_env
+    from llmrepro.pipeline.tools import tool_env
 
     root = tmp_path / "main"
     root.mkdir()

@@ -6,6 +6,7 @@ from typing import Any
 
 import yaml
 
+from llmrepro.pipeline.params import ALL, PARAMS_FILE
 from llmrepro.pipeline.registry import Registry
 from llmrepro.pipeline.stage import Stage, strip
 
@@ -16,8 +17,16 @@ HEADER = """\
 """
 
 
+# Every output is `persist: true`: DVC must not delete it before the command runs, because the
+# runner validates params and inputs first and only then replaces outputs atomically. A stage
+# refused for a bad param therefore loses nothing (git-tracked provenance included), and DVC's
+# run-cache, which skips persistent outputs, never restores a stage behind the runner's back.
+def _out(path: str, cache: bool = True) -> dict[str, Any]:
+    return {strip(path): {"cache": cache, "persist": True} if not cache else {"persist": True}}
+
+
 def _nocache(paths) -> list[Any]:
-    return [{strip(p): {"cache": False}} for p in paths]
+    return [_out(p, cache=False) for p in paths]
 
 
 def stage_entry(s: Stage) -> dict[str, Any]:
@@ -26,11 +35,11 @@ def stage_entry(s: Stage) -> dict[str, Any]:
         entry["desc"] = s.desc
     entry["deps"] = [strip(p) for p in s.dep_paths()]
     if s.params:
-        entry["params"] = list(s.params)
+        entry["params"] = [{PARAMS_FILE: None} if p == ALL else p for p in s.params]
     # Data and models go to the DVC cache; reports are small and live in git.
     outs: list[Any] = []
     for p in s.outs.values():
-        outs.append(strip(p) if not p.startswith("reports/") else {strip(p): {"cache": False}})
+        outs.append(_out(p, cache=not p.startswith("reports/")))
     outs += _nocache([s.provenance])
     entry["outs"] = outs
     if s.metrics:

@@ -17,14 +17,17 @@ import copy
 import importlib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from llmrepro.pipeline.stage import Resources
+
+if TYPE_CHECKING:
+    from llmrepro.pipeline.stage import Resources
 
 SCALES = ("smoke", "mini", "full")
+ALL = "*"  # a stage that declares this param depends on the whole of params.yaml
 MINI_SOURCE = "configs/mini.yaml"
 PARAMS_FILE = "params.yaml"
 
@@ -137,6 +140,24 @@ def _explain(name: str, schema: type[BaseModel], err: ValidationError, source: s
     return "\n".join(lines)
 
 
+OPTIONAL_KEYS = ("resources",)  # the only keys a section may leave out
+
+
+def unset_keys(model: BaseModel, prefix: str) -> list[str]:
+    """Keys the schema filled from a default because the file lacks them. A default would run one
+    scale silently with another scale's value, so every key must be written out."""
+    out = []
+    for name, f in type(model).model_fields.items():
+        if (name in OPTIONAL_KEYS or (f.default is None and not f.is_required())
+                or (get_origin(f.annotation) is Literal and len(get_args(f.annotation)) == 1)):
+            continue  # "absent" (a None default) and one-value tags (a source's `kind`) hide no other value
+        if name not in model.model_fields_set:
+            out.append(f"{prefix}.{name}")
+        elif isinstance(v := getattr(model, name), BaseModel):
+            out += unset_keys(v, f"{prefix}.{name}")
+    return out
+
+
 def validate(raw: dict[str, Any], source: str = PARAMS_FILE) -> dict[str, Section]:
     """Validate every section of a params mapping; raise ParamsError listing all problems."""
     if not isinstance(raw, dict):
@@ -154,6 +175,10 @@ def validate(raw: dict[str, Any], source: str = PARAMS_FILE) -> dict[str, Sectio
             out[name] = schema.model_validate(raw[name])
         except ValidationError as e:
             problems.append(_explain(name, schema, e, source))
+            continue
+        scale = (raw.get("common") or {}).get("scale", "?") if isinstance(raw.get("common"), dict) else "?"
+        problems += [f"{source}: {k}: required key is missing (scale {scale}); configs/mini.yaml has every key"
+                     for k in unset_keys(out[name], name)]
     if problems:
         raise ParamsError("invalid params:\n" + "\n".join(problems))
     return out
@@ -161,9 +186,11 @@ def validate(raw: dict[str, Any], source: str = PARAMS_FILE) -> dict[str, Sectio
 
 def read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise ParamsError(f"{path}: file not found") from None
+    except UnicodeDecodeError as e:
+        raise ParamsError(f"{path}: not UTF-8 text: byte 0x{e.object[e.start]:02x} at offset {e.start}") from None
     except yaml.YAMLError as e:
         raise ParamsError(f"{path}: not valid YAML: {e}") from None
     return data or {}
@@ -176,6 +203,8 @@ def load(root: Path) -> tuple[dict[str, Any], dict[str, Section]]:
 
 
 def lookup(raw: dict[str, Any], key: str) -> Any:
+    if key == ALL:
+        return raw
     node: Any = raw
     for part in key.split("."):
         if not isinstance(node, dict) or part not in node:
@@ -219,7 +248,8 @@ def render_scale(root: Path, scale: str) -> dict[str, Any]:
 
 
 HEADER = ("# Effective params, written by `llmrepro scale {scale}` from configs/mini.yaml"
-          "{overlay}.\n# Edit configs/*.yaml, or edit this file for a one-off run.\n")
+          "{overlay}.\n# Edit configs/*.yaml, or edit this file for a one-off run (`llmrepro scale` then asks for"
+          " --force).\n")
 
 
 def dump_params(data: dict[str, Any], scale: str) -> str:
@@ -227,9 +257,34 @@ def dump_params(data: dict[str, Any], scale: str) -> str:
     return HEADER.format(scale=scale, overlay=overlay) + yaml.safe_dump(data, sort_keys=False, width=100)
 
 
-def write_scale(root: Path, scale: str) -> Path:
+def hand_edited(root: Path) -> bool:
+    """params.yaml differs from what every scale renders: someone edited it."""
+    path = root / PARAMS_FILE
+    if not path.exists():
+        return False
+    try:
+        data = read_yaml(path)
+    except ParamsError:
+        return True
+    for s in SCALES:
+        try:
+            if render_scale(root, s) == data:
+                return False
+        except ParamsError:
+            continue
+    return True
+
+
+def write_scale(root: Path, scale: str, force: bool = False) -> Path:
+    """Write the effective params.yaml for `scale`. A hand-edited params.yaml is kept unless
+    `force`; then it is backed up to params.yaml.bak first."""
     text = dump_params(render_scale(root, scale), scale)
     path = root / PARAMS_FILE
+    if hand_edited(root):
+        if not force:
+            raise ParamsError(f"{PARAMS_FILE} has hand edits (it matches no rendered scale); move them into "
+                              f"configs/*.yaml, or rerun with --force (the file is then kept as {PARAMS_FILE}.bak)")
+        path.with_suffix(".yaml.bak").write_bytes(path.read_bytes())
     tmp = path.with_suffix(".yaml.tmp")
     tmp.write_text(text)
     tmp.replace(path)
@@ -270,7 +325,7 @@ class DeclaredParams:
                  else getattr(self._typed, name, _MISSING))
         if value is _MISSING:
             raise AttributeError(f"params have no key {path!r}")
-        if any(path == d or path.startswith(d + ".") for d in self._declared):
+        if any(path == d or path.startswith(d + ".") or d == ALL for d in self._declared):
             return value
         if any(d.startswith(path + ".") for d in self._declared):
             return DeclaredParams(value, self._declared, self._stage, path)

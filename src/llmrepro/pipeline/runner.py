@@ -141,7 +141,71 @@ def _fail(msg: str) -> None:
     raise SystemExit(2)
 
 
+class _Tee:
+    """A stream that also writes to the stage's log file (logs/<stage>.log, under either engine)."""
+
+    def __init__(self, stream, log):
+        self._stream, self._log = stream, log
+
+    def write(self, text: str) -> int:
+        self._log.write(text)
+        return self._stream.write(text)
+
+    def flush(self) -> None:
+        self._log.flush()
+        self._stream.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def _log_to(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(path, "w", buffering=1)
+    sys.stdout, sys.stderr = _Tee(sys.stdout, log), _Tee(sys.stderr, log)
+
+
+def recorded_outputs(root: Path) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Every output hash a stage recorded in its provenance: path -> (stage, hash record)."""
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
+    for p in sorted((root / "reports").glob("*/provenance/*.json")):
+        try:
+            rec = io.read_json(p)
+        except (OSError, ValueError):
+            continue
+        for path, h in rec.get("outputs", {}).items():
+            out[strip(path)] = (rec.get("stage", p.stem), h)
+    return out
+
+
+def changed_inputs(stage: Stage, hashes: Mapping[str, dict[str, Any]],
+                   recorded: Mapping[str, tuple[str, dict[str, Any]]]) -> list[str]:
+    """Inputs that differ from what their producing stage recorded: edited or corrupted outside
+    the pipeline. Both engines trust mtime and size, so only the content hash sees a same-size edit
+    with its mtime restored."""
+    problems = []
+    for key, h in hashes.items():
+        path = strip(stage.deps[key])
+        hit = recorded.get(path)
+        if hit is not None:
+            producer, want = hit
+            ok = want.get("md5") == h["md5"]
+        else:  # a file inside a directory output: its own hash, where the record lists files
+            inside = [(d, r) for d, r in recorded.items() if path.startswith(d + "/") and r[1].get("files")]
+            if not inside:
+                continue
+            d, (producer, want) = inside[0]
+            rel = path[len(d) + 1:]
+            ok = rel not in want["files"] or want["files"][rel] == h["md5"]
+        if not ok:
+            problems.append(f"{path} is not what stage {producer!r} wrote (md5 differs from its provenance): it was "
+                            f"changed outside the pipeline. Restore it (`dvc checkout {producer}`) or rerun "
+                            f"`dvc repro -f {producer}`")
+    return problems
+
+
 def run_stage(stage: Stage, root: Path) -> None:
+    _log_to(root / "logs" / f"{stage.name}.log")
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s: %(message)s")
     started = time.perf_counter()
     # 1. everything that can be wrong with the inputs is caught here
@@ -158,6 +222,10 @@ def run_stage(stage: Stage, root: Path) -> None:
     missing = [f"{k} ({stage.deps[k]})" for k, p in deps.items() if not p.exists()]
     if missing:
         _fail(f"stage {stage.name!r} is missing inputs: {', '.join(missing)}; run the stages upstream of it first")
+    input_hashes = {k: io.tree_hash(p) for k, p in deps.items()}
+    bad = changed_inputs(stage, input_hashes, recorded_outputs(root))
+    if bad:
+        _fail(f"stage {stage.name!r}: " + "; ".join(bad))
     set_threads(stage.resources.threads, torch_too=not stage.light)
 
     # 2. outputs go to temporary siblings
@@ -190,7 +258,7 @@ def run_stage(stage: Stage, root: Path) -> None:
     record = {
         "stage": stage.name, "paper": stage.paper, "cmd": stage.cmd, "engine": prov.engine(),
         "params": values,
-        "inputs": {stage.deps[k]: io.tree_hash(p) for k, p in deps.items()},
+        "inputs": {stage.deps[k]: h for k, h in input_hashes.items()},
         "code": {c: io.file_hash(root / c) for c in stage.code},
         "outputs": {stage.all_outs()[k]: io.tree_hash(tmps[k]) for k in tmps if k != "provenance"},
         "git": prov.git_state(root), "packages": prov.packages(), "lock_sha256": prov.lock_hash(root),

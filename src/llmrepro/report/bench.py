@@ -11,6 +11,7 @@ Writes reports/bench.json and reports/bench.md.
 from __future__ import annotations
 
 import statistics
+import sys
 import subprocess
 import time
 from pathlib import Path
@@ -23,7 +24,7 @@ PAPER_BUDGET_S = {"mspoe": 600, "facts": 600}
 
 
 def _timed(cmd: list[str], root: Path, repeats: int) -> dict[str, Any]:
-    from llmrepro.cli import tool_env
+    from llmrepro.pipeline.tools import tool_env
 
     times = []
     for _ in range(repeats):
@@ -92,7 +93,17 @@ def attngrad_target(root: Path) -> dict[str, Any] | None:
     return io.read_json(path).get("performance_target")
 
 
+def bench_paths(root: Path, scale: str) -> tuple[Path, Path]:
+    """Mini results are the committed benchmark (reports/bench.*); other scales go to logs/."""
+    base = root / "reports" if scale == "mini" else root / "logs"
+    stem = "bench" if scale == "mini" else f"bench-{scale}"
+    return base / f"{stem}.json", base / f"{stem}.md"
+
+
 def run_bench(root: Path, noop_repeats: int = 3) -> dict[str, Any]:
+    from llmrepro.pipeline.params import PARAMS_FILE, read_yaml
+
+    scale = read_yaml(root / PARAMS_FILE)["common"]["scale"]
     stages = stage_times(root)
     papers: dict[str, float] = {}
     for s in stages.values():
@@ -101,6 +112,7 @@ def run_bench(root: Path, noop_repeats: int = 3) -> dict[str, Any]:
     loop = training_throughput(root)
     loop["fraction_of_ceiling"] = loop["gflops"] / ceiling
     doc = {
+        "scale": scale,
         "stages": stages,
         "papers_cold_s": papers,
         "suite_cold_s": sum(papers.values()),
@@ -111,15 +123,18 @@ def run_bench(root: Path, noop_repeats: int = 3) -> dict[str, Any]:
         "attngrad_performance_target": attngrad_target(root),
         "budgets_s": {**BUDGET_S, "per_paper": {**{p: BUDGET_S["paper"] for p in papers}, **PAPER_BUDGET_S}},
     }
-    io.write_json(root / "reports/bench.json", doc)
-    (root / "reports/bench.md").write_text(render(doc))
+    json_path, md_path = bench_paths(root, scale)
+    io.write_json(json_path, doc)
+    md_path.write_text(render(doc))
     print(render(doc))
+    print(f"wrote {md_path.relative_to(root)}", file=sys.stderr)
     return doc
 
 
 def render(doc: dict[str, Any]) -> str:
     budgets = doc["budgets_s"]["per_paper"]
-    lines = ["# Benchmark", "", "Measured by `llmrepro bench` on this machine; stage times are the cold times "
+    lines = [f"# Benchmark ({doc.get('scale', 'mini')} scale)", "",
+             "Measured by `llmrepro bench` on this machine; stage times are the cold times "
              "recorded in each stage's provenance.", "",
              "| paper | cold time (s) | budget (s) | within |", "|---|---|---|---|"]
     for p, t in doc["papers_cold_s"].items():

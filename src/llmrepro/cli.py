@@ -177,6 +177,23 @@ def cmd_verify(args) -> int:
         return 2
 
 
+def cmd_audit(args) -> int:
+    import time
+
+    from llmrepro.report.audit import audit
+
+    t0 = time.perf_counter()
+    problems = audit(_root(args))
+    for p in problems:
+        print(f"audit: {p}", file=sys.stderr)
+    took = time.perf_counter() - t0
+    if problems:
+        print(f"audit: {len(problems)} inconsistencies ({took:.1f} s)", file=sys.stderr)
+        return 1
+    print(f"audit: the committed results agree with dvc.lock, params.yaml, the code and each other ({took:.1f} s)")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from llmrepro.report.bench import run_bench
 
@@ -216,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workdir", help="scratch folder for --seeds (default: ../.llmrepro-seeds+K)")
     p.add_argument("--no-fresh-check", action="store_true",
                    help="compare even if `dvc status` says the results are not current")
+    sub.add_parser("audit", help="check the committed results against dvc.lock, params, code and each other "
+                                 "(no recompute)")
     p = sub.add_parser("bench", help="time stages, no-op runs and the training loop")
     p.add_argument("--repeats", type=int, default=3, help="timed repeats of the no-op `dvc repro` (median)")
     args, extra = ap.parse_known_args(argv)
@@ -225,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         if extra:
             ap.error(f"unrecognized arguments: {' '.join(extra)}")
         return {"stages": cmd_stages, "dag": cmd_dag, "scale": cmd_scale, "dvc-yaml": cmd_dvc_yaml,
-                "check": cmd_check, "bench": cmd_bench, "verify": cmd_verify}[args.cmd](args)
+                "check": cmd_check, "bench": cmd_bench, "verify": cmd_verify,
+                "audit": cmd_audit}[args.cmd](args)
     except (P.ParamsError, RegistryError, KeyError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

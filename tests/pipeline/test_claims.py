@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from llmrepro.pipeline.claims import Check, Claim, ClaimSet
@@ -55,8 +56,74 @@ def test_mean_ci_matches_t_interval():
     assert mean_ci([5.0])["ci"] is None
 
 
-def test_paired_bootstrap_is_seeded_and_centred():
-    a, b = [1, 2, 3, 4, 5, 6, 7, 8], [0, 1, 2, 3, 4, 5, 6, 7]
-    r1, r2 = paired_bootstrap(a, b, seed=3), paired_bootstrap(a, b, seed=3)
-    assert r1 == r2
-    assert r1["value"] == 1.0 and r1["ci"] == [1.0, 1.0]
+def test_paired_bootstrap_is_seeded():
+    a, b = [1, 3, 2, 5, 4, 6, 9, 8], [0, 1, 2, 3, 4, 5, 6, 7]
+    assert paired_bootstrap(a, b, seed=3) == paired_bootstrap(a, b, seed=3)
+    assert paired_bootstrap(a, b, seed=3)["ci"] != paired_bootstrap(a, b, seed=4)["ci"]
+
+
+# ---- every branch of Check.evaluate and Claim.evaluate
+
+BRANCHES = {"in_ci": {"value": 0.5, "ci": [0.4, 0.6]}, "below": {"value": 0.1, "ci": [0.05, 0.15]},
+            "straddle_in": {"value": 0.3, "ci": [0.15, 0.45]}, "nan": float("nan"), "np_true": np.bool_(True),
+            "np_val": np.float64(0.7), "half_ci": {"value": 0.5, "ci": [None, 0.6]},
+            "why": {"value": None, "why": "no decay: a <= 0"}}
+
+
+@pytest.mark.parametrize("check,outcome,why", [
+    (Check("in_ci", "in", (0.3, 0.7), on="ci"), "pass", None),
+    (Check("below", "in", (0.3, 0.7), on="ci"), "fail", None),          # wholly outside the range: a failure
+    (Check("straddle_in", "in", (0.3, 0.7), on="ci"), "inconclusive", "interval straddles the threshold"),
+    (Check("below", "<", 0.3, on="ci"), "pass", None),
+    (Check("below", ">", 0.3, on="ci"), "fail", None),
+    (Check("nan", ">", 0), "inconclusive", "no value (NaN)"),
+    (Check("np_true", "==", True, on="ci"), "pass", None),               # a numpy bool is a bool, even on="ci"
+    (Check("np_val", ">", 0.5), "pass", None),
+    (Check("half_ci", ">", 0, on="ci"), "inconclusive", "no interval (fewer than 2 runs)"),
+    (Check("why", ">", 0), "inconclusive", "no decay: a <= 0"),
+    (Check("absent", ">", 0), "inconclusive", "not measured"),
+])
+def test_check_branches(check, outcome, why):
+    out = check.evaluate(BRANCHES)
+    assert out["outcome"] == outcome
+    assert out.get("why") == why
+
+
+def test_preconditions_are_reported_whether_they_pass_or_fail():
+    ok, bad, unsure = Check("r", ">", 0.5), Check("r", ">", 0.9), Check("wide", ">", 0, on="ci")
+    passing = Claim("C", "s", (ok,), precondition=(ok,)).evaluate(M, "mini")
+    assert passing["verdict"] == "reproduced" and [p["outcome"] for p in passing["precondition"]] == ["pass"]
+    failing = Claim("C", "s", (ok,), precondition=(bad,)).evaluate(M, "mini")
+    assert failing["verdict"] == "inconclusive" and [p["outcome"] for p in failing["precondition"]] == ["fail"]
+    unsure_pre = Claim("C", "s", (ok,), precondition=(unsure,)).evaluate(M, "mini")
+    assert unsure_pre["verdict"] == "inconclusive"
+
+
+def test_a_claim_outside_its_scales_is_not_applicable():
+    c = Claim("C", "s", (Check("r", ">", 0.5),), scales=("mini", "full"))
+    assert c.evaluate(M, "smoke")["verdict"] == "not applicable at this scale"
+    assert c.evaluate(M, "mini")["verdict"] == "reproduced"
+
+
+def test_revised_claims_say_so():
+    c = Claim("C", "s", (Check("r", ">", 0.5),), revised="tested the wrong thing")
+    assert c.evaluate(M, "mini")["revised"] == "tested the wrong thing"
+    assert "revised" not in Claim("C", "s", (Check("r", ">", 0.5),)).evaluate(M, "mini")
+
+
+def test_mean_ci_level_is_95_percent():
+    # a 90 % interval would be narrower: t(0.95, 3) = 2.3534 against t(0.975, 3) = 3.1824
+    out = mean_ci([1.0, 2.0, 3.0, 4.0])
+    half = (out["ci"][1] - out["ci"][0]) / 2
+    assert half == pytest.approx(3.18245 * np.std([1, 2, 3, 4], ddof=1) / 2, rel=1e-4)
+
+
+def test_paired_bootstrap_against_a_brute_force_resample():
+    a = np.array([0.3, 0.1, 0.4, 0.1, 0.5, 0.9, 0.2, 0.6])
+    b = np.array([0.2, 0.2, 0.1, 0.0, 0.4, 0.5, 0.3, 0.1])
+    out = paired_bootstrap(a, b, n_boot=500, seed=1)
+    rng = np.random.default_rng(1)
+    d = a - b
+    boots = [d[rng.integers(0, 8, 8)].mean() for _ in range(500)]
+    assert out["value"] == pytest.approx(d.mean())
+    assert out["ci"] == pytest.approx(list(np.percentile(boots, [2.5, 97.5])))

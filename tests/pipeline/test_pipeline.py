@@ -191,3 +191,23 @@ def test_snakemake_plans_runs_and_reruns_exactly_the_closure(tmp_path, mirror):
     run(["dvc", "commit", "-f", "-q", *sorted(common)], ws)
     st = json.loads(run(["dvc", "status", "--json", *sorted(common)], ws).stdout)
     assert st == {}
+
+
+def test_claims_round_trip_from_the_written_metrics(built):
+    """Re-evaluating every paper's claims from its metrics.json gives its claims.json, and every
+    check finds its metric: a typo in a metric path would read "not measured"."""
+    from llmrepro.report.pages import mark_fragile
+    from llmrepro.report.verify import claim_set
+
+    ws, _, _ = built
+    papers = sorted(p.parent.name for p in (ws / "reports").glob("*/claims.json"))
+    assert "common" in papers and len(papers) >= 6
+    robustness = io.read_json(ws / "reports/robustness.json")
+    for paper in papers:
+        written = io.read_json(ws / f"reports/{paper}/claims.json")
+        again = mark_fragile(claim_set(paper).evaluate(io.read_json(ws / f"reports/{paper}/metrics.json"),
+                                                       written["scale"]), robustness)
+        assert again == written, paper
+        unmeasured = [(c["id"], k["metric"]) for c in written["claims"] for k in (*c["precondition"], *c["checks"])
+                      if k.get("why") == "not measured"]
+        assert not unmeasured, (paper, unmeasured)

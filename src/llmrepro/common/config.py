@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from llmrepro.data.config import HubDataset, HubRef, PypiSource, SplitSpec
 from llmrepro.models.config import TinyLM, TrainCfg
 from llmrepro.pipeline.params import PaperSection, Section, section
@@ -25,21 +27,21 @@ class SmolLM2(Section):
 
 
 class Eval(Section):
-    seq_len: int = 256
-    max_windows: int = 16
-    batch: int = 4
+    seq_len: int = Field(256, ge=2)
+    max_windows: int = Field(16, ge=2)  # an interval over windows needs two
+    batch: int = Field(4, ge=1)
     hub_dataset: HubDataset | None = None  # full scale: wikitext-2
 
 
 class Tokenizer(Section):
-    vocab_size: int = 4096
+    vocab_size: int = Field(4096, ge=300, le=1 << 18)  # byte-level BPE starts from 256 bytes + specials
 
 
 class TinyLMRun(Section):
     model: TinyLM
     train: TrainCfg
-    seed: int = 0
-    eval_windows: int = 32
+    seed: int = Field(0, ge=0)
+    eval_windows: int = Field(32, ge=1)
 
 
 @section("common")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from llmrepro.pipeline.params import Section
 
@@ -63,11 +63,11 @@ class HubDataset(HubRef):
     data_files: str | None = None  # one shard of a large dataset (C4), as the papers' code loads it
     split: str = "test"
     text_field: str = "text"
-    max_rows: int | None = None
+    max_rows: int | None = Field(None, ge=1)
 
 
 class SplitSpec(Section):
-    valid: float = 0.05
-    test: float = 0.05
-    seed: int = 0
-    block_lines: int = 200  # KJV: consecutive lines per document
+    valid: float = Field(0.05, gt=0, lt=0.5)
+    test: float = Field(0.05, gt=0, lt=0.5)
+    seed: int = Field(0, ge=0)
+    block_lines: int = Field(200, ge=1)  # KJV: consecutive lines per document

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from llmrepro.data.config import HubRef
 from llmrepro.pipeline.params import Section
@@ -13,12 +13,12 @@ from llmrepro.pipeline.params import Section
 
 class TinyLM(Section):
     arch: Literal["llama", "gpt2"] = "llama"
-    hidden: int = 128
-    layers: int = 4
-    heads: int = 4
-    kv_heads: int | None = None  # llama only; None = heads (no GQA)
-    intermediate: int = 384  # llama MLP width; gpt2 uses 4*hidden
-    context: int = 128
+    hidden: int = Field(128, ge=8, le=16384)
+    layers: int = Field(4, ge=1, le=256)
+    heads: int = Field(4, ge=1, le=256)
+    kv_heads: int | None = Field(None, ge=1)  # llama only; None = heads (no GQA)
+    intermediate: int = Field(384, ge=8)  # llama MLP width; gpt2 uses 4*hidden
+    context: int = Field(128, ge=2, le=1 << 20)
     tie_embeddings: bool = False
 
     @model_validator(mode="after")
@@ -45,13 +45,13 @@ class ModelSource(Section):
 
 
 class TrainCfg(Section):
-    steps: int
-    batch: int
-    lr: float
-    warmup: int = 0
-    min_lr_ratio: float = 0.1
-    weight_decay: float = 0.0
-    beta2: float = 0.95
-    grad_clip: float = 1.0
+    steps: int = Field(ge=1)
+    batch: int = Field(ge=1)
+    lr: float = Field(gt=0, le=1)
+    warmup: int = Field(0, ge=0)
+    min_lr_ratio: float = Field(0.1, ge=0, le=1)
+    weight_decay: float = Field(0.0, ge=0)
+    beta2: float = Field(0.95, gt=0, lt=1)
+    grad_clip: float = Field(1.0, ge=0)  # 0: no clipping
     bf16: bool = False
-    eval_every: int = 0  # 0: evaluate only at the end
+    eval_every: int = Field(0, ge=0)  # 0: evaluate only at the end

@@ -17,7 +17,7 @@ sys.path.insert(0, workflow.basedir)
 
 from llmrepro.pipeline import params as P
 from llmrepro.pipeline.registry import load_registry
-from llmrepro.pipeline.stage import is_dir, strip
+from llmrepro.pipeline.stage import PARAMS_STAMP, is_dir, strip
 
 RAW, SECTIONS = P.load(Path(workflow.basedir))
 REG = load_registry(workflow.basedir, RAW)
@@ -26,9 +26,13 @@ shell.prefix("export LLMREPRO_ENGINE=snakemake; ")
 
 
 def _input(s):
-    # A dep inside another stage's directory output must name that directory.
+    # A dep inside another stage's directory output must name that directory. The params stamp is
+    # DVC's: Snakemake validates params.yaml when it reads this file, and the stamp's fresh mtime on
+    # every params change would rerun everything.
     out = list(s.code)
     for d in s.deps.values():
+        if d == PARAMS_STAMP:
+            continue
         prod = REG.producer_of(d)
         if prod is None:
             out.append(strip(d))

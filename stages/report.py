@@ -6,6 +6,7 @@ from pathlib import Path
 
 from llmrepro.pipeline import Paper
 from llmrepro.pipeline.params import ALL
+from llmrepro.pipeline.stage import PARAMS_STAMP
 
 paper = Paper("report")
 
@@ -13,15 +14,16 @@ paper = Paper("report")
 REPORTED = sorted(p.stem for p in Path(__file__).parent.glob("*.py") if p.stem not in ("__init__", "report"))
 
 
-@paper.stage(params=[ALL], outs={"validated": "data/params/validated.json"}, light=True)
+@paper.stage(params=[ALL], outs={"validated": PARAMS_STAMP}, light=True)
 def params(ctx):
     """Validate the whole of params.yaml, on any change to it.
 
-    A typo in a key no stage declares then fails `dvc repro` too; the runner validates every
-    section before this runs, so the stage itself only records the scale."""
+    Every other stage depends on its output (see `PARAMS_STAMP`), so a typo in a key no stage
+    declares fails a plain `dvc repro <stage>` too. The runner validates every section before this
+    runs; the output's bytes never change, so a valid edit reruns only what it reaches."""
     from llmrepro import io
 
-    io.write_json(ctx.out.validated, {"scale": ctx.params.common.scale, "valid": True})
+    io.write_json(ctx.out.validated, {"params.yaml": "valid"})
 
 
 @paper.stage(deps={p: f"reports/{p}/claims.json" for p in REPORTED}, outs={"index": "reports/index.md"},

@@ -177,6 +177,17 @@ def cmd_verify(args) -> int:
         return 2
 
 
+def cmd_compare(args) -> int:
+    from llmrepro.report.compare import compare, render
+
+    root = _root(args)
+    text = render(compare(root, args.rev, args.rev2, tool_env(root)))
+    if args.out:
+        Path(args.out).write_text(text)
+    print(text)
+    return 0
+
+
 def cmd_audit(args) -> int:
     import time
 
@@ -233,6 +244,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workdir", help="scratch folder for --seeds (default: ../.llmrepro-seeds+K)")
     p.add_argument("--no-fresh-check", action="store_true",
                    help="compare even if `dvc status` says the results are not current")
+    p = sub.add_parser("compare", help="what a change did to the results: verdicts, params, metrics, stages")
+    p.add_argument("rev", help="git revision before (e.g. HEAD~1, main)")
+    p.add_argument("rev2", nargs="?", help="git revision after (default: the work tree)")
+    p.add_argument("--out", help="also write the Markdown to this file")
     sub.add_parser("audit", help="check the committed results against dvc.lock, params, code and each other "
                                  "(no recompute)")
     p = sub.add_parser("bench", help="time stages, no-op runs and the training loop")
@@ -245,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"unrecognized arguments: {' '.join(extra)}")
         return {"stages": cmd_stages, "dag": cmd_dag, "scale": cmd_scale, "dvc-yaml": cmd_dvc_yaml,
                 "check": cmd_check, "bench": cmd_bench, "verify": cmd_verify,
-                "audit": cmd_audit}[args.cmd](args)
+                "audit": cmd_audit, "compare": cmd_compare}[args.cmd](args)
     except (P.ParamsError, RegistryError, KeyError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

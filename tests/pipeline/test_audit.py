@@ -47,3 +47,27 @@ def test_a_hand_edited_metric_and_verdict_are_named(tmp_path):
     assert f"reports/{edited_claims}/claims.json: {c['id']} says {c['verdict']!r}" in problems
     r = run([sys.executable, "-m", "llmrepro.cli", "audit"], ws, check=False)
     assert r.returncode == 1 and f"reports/{edited_metric}/metrics.json" in r.stderr
+
+
+def test_compare_names_a_flipped_verdict_and_a_moved_metric(tmp_path):
+    """Two commits of a tracked copy: the second flips one verdict and moves its metric."""
+    from llmrepro.pipeline.tools import tool_env
+    from llmrepro.report.compare import compare, render
+
+    ws = _tracked_copy(tmp_path)
+    git = lambda *a: run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *a], ws)
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "before")
+    path = ws / "reports/common/claims.json"
+    doc = io.read_json(path)
+    c = doc["claims"][0]
+    c["verdict"] = "not reproduced"
+    c["checks"][0]["measured"] = 0.99
+    path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    git("commit", "-qam", "after")
+    out = compare(ws, "HEAD~1", "HEAD", tool_env(ws))
+    assert out["flips"] == [{"paper": "common", "claim": c["id"], "old": "reproduced", "new": "not reproduced"}]
+    assert [m["metric"] for m in out["claim_metrics"]] == [c["checks"][0]["metric"]]
+    assert out["params"] == {} and out["stages_changed"] == []
+    assert "| common | C1 | ✅ reproduced | ❌ not reproduced |" in render(out)

@@ -197,6 +197,9 @@ def changed_inputs(stage: Stage, hashes: Mapping[str, dict[str, Any]],
             d, (producer, want) = inside[0]
             rel = path[len(d) + 1:]
             ok = rel not in want["files"] or want["files"][rel] == h["md5"]
+        if not ok and h.get("files") and want.get("files"):  # name the files inside a directory
+            path = ", ".join(f"{path}/{f}" for f in sorted(set(h["files"]) | set(want["files"]))
+                             if h["files"].get(f) != want["files"].get(f))
         if not ok:
             problems.append(f"{path} is not what stage {producer!r} wrote (md5 differs from its provenance): it was "
                             f"changed outside the pipeline. Restore it (`dvc checkout {producer}`) or rerun "

@@ -18,6 +18,10 @@ from types import MappingProxyType
 from typing import Any
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+# Written by `report_params`, which depends on the whole of params.yaml, with the same bytes whenever
+# the params are valid. Every other stage depends on it, so a plain `dvc repro <stage>` validates the
+# whole file (unknown keys included) first, and a valid change leaves every stage's status alone.
+PARAMS_CHECK, PARAMS_STAMP = "report_params", "data/params/validated.json"
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -118,6 +122,8 @@ class Paper:
             raise RegistryError(f"stage name {name!r} must match {NAME_RE.pattern}")
         if name in self.stages:
             raise RegistryError(f"stage {name!r} is declared twice in stages/{self.id}.py")
+        if name != PARAMS_CHECK:
+            deps = {**(deps or {}), "params_checked": PARAMS_STAMP}
         stage = Stage(
             name=name, paper=self.id, fn=fn,
             code=tuple(dict.fromkeys([f"stages/{self.id}.py", *self.code, *code])),

@@ -10,14 +10,24 @@
 # stage's command (snakemake issue #2832). Param values are passed as params, so a
 # changed value reruns the rule; params.yaml itself is never an input.
 import json
+import shutil
 import sys
 from pathlib import Path
 
 sys.path.insert(0, workflow.basedir)
 
+from snakemake.exceptions import WorkflowError
+
 from llmrepro.pipeline import params as P
 from llmrepro.pipeline.registry import load_registry
 from llmrepro.pipeline.stage import PARAMS_STAMP, is_dir, strip
+
+# The SLURM executor polls the scheduler after submitting; without one it fails late and takes
+# outputs with it. Refuse up front (dry runs and the jobs' own inner runs need no sbatch).
+if (getattr(workflow.executor_plugin, "name", None) == "slurm" and not workflow.dryrun
+        and shutil.which("sbatch") is None):
+    raise WorkflowError("the SLURM executor needs `sbatch` on PATH (install slurm-client, or run "
+                        "`scripts/slurm up` for a local test cluster); nothing was run")
 
 RAW, SECTIONS = P.load(Path(workflow.basedir))
 REG = load_registry(workflow.basedir, RAW)

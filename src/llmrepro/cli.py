@@ -16,7 +16,7 @@ from llmrepro import PAPERS
 from llmrepro.pipeline import params as P
 from llmrepro.pipeline.dvcyaml import render
 from llmrepro.pipeline.registry import load_registry
-from llmrepro.pipeline.stage import RegistryError
+from llmrepro.pipeline.stage import PARAMS_CHECK, RegistryError
 from llmrepro.pipeline.tools import SHARED_MIRROR, tool_env  # noqa: F401  (SHARED_MIRROR: tests)
 
 
@@ -109,7 +109,12 @@ def _snakemake(root: Path, reg, stages: list[str], args, extra: list[str], targe
     """Snakemake sees only file times; DVC is the source of truth. So: force what `dvc status`
     calls stale, run, then record for DVC exactly the stages Snakemake ran, after checking that
     nothing they did not produce changed behind DVC's back."""
-    stale = _dvc_stale(root, stages, env)
+    stale = _dvc_stale(root, list(dict.fromkeys([PARAMS_CHECK, *stages])), env)
+    if PARAMS_CHECK in stale:  # DVC's own params check (Snakemake has none): record it first, under DVC
+        rc = subprocess.call(["dvc", "repro", "-s", "-q", PARAMS_CHECK], cwd=root, env=env)
+        if rc != 0:
+            return rc
+        stale.remove(PARAMS_CHECK)
     cmd = ["snakemake", "-c", str(args.cores), *([target] if target else []),
            *(["--forcerun", *stale] if stale else []), *extra]
     print("+", " ".join(cmd), file=sys.stderr)

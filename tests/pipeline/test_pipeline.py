@@ -133,6 +133,7 @@ def test_killed_stage_leaves_no_valid_output_and_recovers(built, mirror):
     ws, _, _ = built
     reg = load_registry(ws)
     before = _locked_deps(ws)
+    saved = (ws / "params.yaml").read_bytes()
     _set_param(ws, "attngrad.training.steps", 2)
     r = run(["dvc", "repro"], ws, check=False, LLMREPRO_KILL_AFTER_COMPUTE="attngrad_training", **offline_env(mirror))
     assert r.returncode != 0
@@ -150,22 +151,8 @@ def test_killed_stage_leaves_no_valid_output_and_recovers(built, mirror):
         assert (name in ran) == (before[name] != after[name]), name
     assert not list((ws / "data/attngrad").glob(".tmp-training.json-*"))
     assert "Data and pipelines are up to date." in run(["dvc", "status"], ws).stdout
-
-
-def test_bad_param_fails_before_any_compute_and_loses_nothing(built, mirror):
-    ws, _, _ = built
-    before = _md5s(ws)
-    _set_param(ws, "common.tinylm.train.steps", "many")
-    r = run([sys.executable, "-m", "llmrepro.cli", "repro"], ws, check=False, **offline_env(mirror))
-    assert r.returncode == 2
-    assert "common.tinylm.train.steps = 'many' (a string)" in r.stderr
-    assert running_stages(r.stdout) == []
-    assert _md5s(ws) == before
-    # Under plain `dvc repro`, the stage itself refuses before computing.
-    r = run(["dvc", "repro", "common_tinylm"], ws, check=False, **offline_env(mirror))
-    assert r.returncode != 0 and "common.tinylm.train.steps = 'many'" in r.stdout + r.stderr
-    _set_param(ws, "common.tinylm.train.steps", 20)
-    run(["dvc", "checkout", "-f"], ws)
+    (ws / "params.yaml").write_bytes(saved)  # the session's workspace goes back as it was
+    run(["dvc", "repro"], ws, **offline_env(mirror))
 
 
 def test_snakemake_plans_runs_and_reruns_exactly_the_closure(tmp_path, mirror):

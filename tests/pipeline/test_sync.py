@@ -22,8 +22,16 @@ def test_committed_dvc_yaml_is_in_sync_with_the_registry(reg):
     assert (ROOT / "dvc.yaml").read_text().startswith("# GENERATED")
 
 
-def test_dvc_dag_edges_equal_registry_edges(reg):
-    dot = run(["dvc", "dag", "--dot"], ROOT).stdout
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory):
+    """A copy to run the tools in: they write caches and locks, never into the checkout."""
+    from conftest import copy_project
+
+    return copy_project(tmp_path_factory.mktemp("sync"), scale="mini")
+
+
+def test_dvc_dag_edges_equal_registry_edges(reg, ws):
+    dot = run(["dvc", "dag", "--dot"], ws).stdout
     edges = set(re.findall(r'"([a-z0-9_]+)" -> "([a-z0-9_]+)"', dot))
     assert edges == reg.edges()
 
@@ -35,11 +43,8 @@ def _rulegraph(cwd, *args) -> tuple[set[str], set[tuple[str, str]]]:
     return set(names.values()), edges
 
 
-def test_snakemake_rulegraph_equals_registry(reg, tmp_path):
-    from conftest import copy_project
-
-    ws = copy_project(tmp_path, scale="mini")  # nothing built: Snakemake must plan every rule
-    names, edges = _rulegraph(ws, "-F")
+def test_snakemake_rulegraph_equals_registry(reg, ws):
+    names, edges = _rulegraph(ws, "-F")  # nothing built: Snakemake must plan every rule
     stage_names = {s.name for s in reg}
     assert stage_names <= names
     # the params stamp is DVC's alone (see the Snakefile): Snakemake has no edges from report_params
@@ -48,8 +53,11 @@ def test_snakemake_rulegraph_equals_registry(reg, tmp_path):
     assert {e for e in edges if e[0] in stage_names and e[1] in stage_names} == reg.edges() - dvc_only
 
 
-def test_snakemake_rules_bind_their_own_command(reg):
+def test_snakemake_rules_bind_their_own_command(reg, ws):
     # Guards against snakemake#2832: every rule's params carry its own command.
-    summary = run(["snakemake", "--list-rules"], ROOT).stdout.split()
+    summary = run(["snakemake", "--list-rules"], ws).stdout.split()
     assert {s.name for s in reg} <= set(summary)
     assert {f"{p}_all" for p in reg.papers()} <= set(summary)
+    printed = run(["snakemake", "-n", "-p", "-F"], ws).stdout
+    commands = set(re.findall(r"python -m stages\.[a-z0-9_]+ [a-z0-9_]+", printed))
+    assert commands == {s.cmd for s in reg}  # one distinct command per rule, each its own

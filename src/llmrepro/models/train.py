@@ -60,6 +60,9 @@ def train(model, next_batch: Callable[[int], Any], cfg: TrainCfg, *, optimizer=N
     """
     import torch
 
+    from llmrepro.models.device import autocast, device, to_device
+
+    model.to(device())
     optimizer = optimizer or make_optimizer(model, cfg)
     model.train()
     hist: dict[str, Any] = {"step": [], "loss": [], "lr": [], "eval": []}
@@ -67,12 +70,12 @@ def train(model, next_batch: Callable[[int], Any], cfg: TrainCfg, *, optimizer=N
     steps = range(start_step, start_step + cfg.steps)
     it = progress(steps, total=cfg.steps, desc="train") if progress else steps
     for step in it:
-        batch = next_batch(step)
+        batch = to_device(next_batch(step))
         lr = lr_at(step, cfg, total_steps)
         for g in optimizer.param_groups:
             g["lr"] = lr
         t0 = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+        with autocast(cfg.bf16):
             if loss_fn is not None:
                 loss = loss_fn(model, batch)
             elif isinstance(batch, dict):

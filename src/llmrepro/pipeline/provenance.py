@@ -64,6 +64,8 @@ def hardware() -> dict[str, Any]:
     torch = sys.modules.get("torch")  # only if the stage imported it; never import torch here
     if torch is not None:
         out["torch_threads"] = torch.get_num_threads()
+        dev = sys.modules.get("llmrepro.models.device")
+        out["device"] = str(dev.device()) if dev is not None else "cpu"
         if torch.cuda.is_available():
             out["gpu"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
             out["cuda"] = torch.version.cuda
@@ -75,6 +77,15 @@ def peak_rss_mb() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return round(max(own, kids) / 1024, 1)
+
+
+def scheduler() -> dict[str, str] | None:
+    """The batch job a stage ran in, when a scheduler (SLURM) started it."""
+    env = os.environ
+    if not env.get("SLURM_JOB_ID"):
+        return None
+    return {"scheduler": "slurm", "job_id": env["SLURM_JOB_ID"], "partition": env.get("SLURM_JOB_PARTITION"),
+            "node": env.get("SLURMD_NODENAME") or platform.node()}
 
 
 def engine() -> str:

@@ -267,6 +267,7 @@ def run_stage(stage: Stage, root: Path) -> None:
         "git": prov.git_state(root), "packages": prov.packages(), "lock_sha256": prov.lock_hash(root),
         "hardware": prov.hardware(), "seeds": ctx.seeds, "wall_s": round(wall, 2),
         "peak_rss_mb": prov.peak_rss_mb(), "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **({"batch_job": job} if (job := prov.scheduler()) else {}),
         **({"extra": ctx.extra} if ctx.extra else {}),
     }
     io.write_json(tmps["provenance"], record)

@@ -26,15 +26,24 @@ def params(ctx):
     io.write_json(ctx.out.validated, {"params.yaml": "valid"})
 
 
-@paper.stage(deps={p: f"reports/{p}/claims.json" for p in REPORTED}, outs={"index": "reports/index.md"},
+SITE = {"robustness": "reports/robustness.md", "bench": "reports/bench.md"}
+
+
+@paper.stage(deps={**{p: f"reports/{p}/claims.json" for p in REPORTED}, **SITE},
+             outs={"index": "reports/index.md", "html": "reports/index.html",
+                   **{f"{k}_html": v.replace(".md", ".html") for k, v in SITE.items()}},
              light=True)
 def index(ctx):
-    """reports/index.md: each paper's claims and verdicts, linked to its page."""
+    """reports/index.md: each paper's claims and verdicts, linked to its page; the site's front pages."""
     from llmrepro import PAPERS, io
     from llmrepro.report.pages import index_page
+    from llmrepro.report.site import write_page
 
     docs = {p: io.read_json(getattr(ctx.dep, p)) if p in REPORTED else None for p in ("common", *PAPERS)}
     ctx.out.index.write_text(index_page(docs))
+    write_page(ctx.out.index, ctx.out.html, "llmrepro: every paper, every claim", up="")
+    for k in SITE:
+        write_page(getattr(ctx.dep, k), getattr(ctx.out, f"{k}_html"), k.capitalize(), up="")
 
 
 if __name__ == "__main__":

@@ -64,9 +64,12 @@ def copy_project(dest: Path, scale: str = "smoke") -> Path:
             (dest / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / f)
     shutil.rmtree(dest / "reports", ignore_errors=True)
-    # the one source file under reports/: no seed-shift results yet, so no claim is fragile
+    # the source files under reports/: no seed-shift results yet (no claim is fragile), and the pages
+    # that `llmrepro verify --seeds` and `llmrepro bench` write, which the site renders
     (dest / "reports").mkdir()
     (dest / "reports" / "robustness.json").write_text('{"papers": {}, "shift": null}\n')
+    for page in ("robustness.md", "bench.md"):
+        shutil.copy2(ROOT / "reports" / page, dest / "reports" / page)
     (dest / "dvc.lock").unlink(missing_ok=True)
     run(["git", "init", "-q"], dest)
     run([sys.executable, "-m", "llmrepro.cli", "scale", scale], dest)

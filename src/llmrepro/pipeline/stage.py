@@ -143,11 +143,12 @@ class Paper:
         reports/<id>/README.md, claims.json and metrics.json from the results in `deps`
         (through `report.pages.publish`, which also reads reports/robustness.json)."""
         own = [f"src/llmrepro/{self.id}/{f}" for f in ("claims.py", "report.py", "report.md")]
-        return self.add("report", _report, code=["src/llmrepro/report/pages.py", "src/llmrepro/pipeline/claims.py",
-                                                 *own, *code],
+        return self.add("report", _report, code=["src/llmrepro/report/pages.py", "src/llmrepro/report/site.py",
+                                                 "src/llmrepro/pipeline/claims.py", *own, *code],
                         deps={**deps, "robustness": "reports/robustness.json"}, params=["common.scale", *params],
                         light=True, desc=desc,
-                        outs={"readme": f"reports/{self.id}/README.md", "claims": f"reports/{self.id}/claims.json"},
+                        outs={"readme": f"reports/{self.id}/README.md", "claims": f"reports/{self.id}/claims.json",
+                              "html": f"reports/{self.id}/index.html"},
                         metrics={"metrics": f"reports/{self.id}/metrics.json"})
 
     def figures(self, deps: Mapping[str, str], plots: Mapping[str, str], code=(), desc: str = "") -> Stage:

@@ -102,7 +102,9 @@ def render_page(r: Report, doc: Mapping[str, Any]) -> str:
     if r.figures:
         out += ["## Figures", ""]
         for name, caption in r.figures:
-            out += [f"![{caption}]({name})", "", f"*{caption}*", ""]
+            out += [f"![{caption}]({name})", "",
+                    f"*{caption}* ([provenance](provenance/{r.paper}_figures.json): the code, params and data "
+                    "hashes behind it)", ""]
     out += [r.narrative.strip(), ""]
     if r.notes:
         out += ["## Notes from this run", ""] + [f"- {n}" for n in r.notes] + [""]
@@ -131,9 +133,13 @@ def write_report(r: Report, metrics_path: Path, claims_path: Path, readme_path: 
 
 
 def publish(ctx, r: Report) -> dict[str, Any]:
-    """The end of every paper's report stage (`Paper.report`): metrics.json, claims.json and
-    README.md, with fragile claims marked from reports/robustness.json."""
-    return write_report(r, ctx.out.metrics, ctx.out.claims, ctx.out.readme, io.read_json(ctx.dep.robustness))
+    """The end of every paper's report stage (`Paper.report`): metrics.json, claims.json,
+    README.md and its HTML twin, with fragile claims marked from reports/robustness.json."""
+    from llmrepro.report.site import write_page
+
+    doc = write_report(r, ctx.out.metrics, ctx.out.claims, ctx.out.readme, io.read_json(ctx.dep.robustness))
+    write_page(ctx.out.readme, ctx.out.html, f"{r.paper}: {TITLES.get(r.paper, r.paper)}", up="../")
+    return doc
 
 
 def index_page(docs: Mapping[str, Mapping[str, Any] | None]) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 sys.path.insert(0, workflow.basedir)
 
 from snakemake.exceptions import WorkflowError
+from snakemake.io import report as report_item  # `report` is a Snakefile keyword
 
 from llmrepro.pipeline import params as P
 from llmrepro.pipeline.registry import load_registry
@@ -52,8 +53,33 @@ def _input(s):
     return sorted(set(out))
 
 
+def _caption(paper):
+    """An RST caption for `snakemake --report`: the paper's claims with their current verdicts."""
+    import importlib
+
+    from llmrepro import TITLES
+
+    path = Path(workflow.basedir, ".snakemake", "llmrepro-captions", f"{paper}.rst")
+    try:
+        claims = importlib.import_module(f"llmrepro.{paper}.claims").CLAIMS.claims
+    except ModuleNotFoundError:
+        claims = ()
+    done = Path(workflow.basedir, "reports", paper, "claims.json")
+    verdicts = {c["id"]: c["verdict"] for c in json.loads(done.read_text())["claims"]} if done.exists() else {}
+    lines = [f"{TITLES.get(paper, paper)}", "", "Claims (verdict of the last run):", ""]
+    lines += [f"- **{c.id}** ({verdicts.get(c.id, 'not run')}): {c.statement}" for c in claims]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines).replace("{", "{{").replace("}", "}}") + "\n")  # captions are Jinja templates
+    return str(path)
+
+
 def _output(s):
-    return [directory(strip(p)) if is_dir(p) else p for p in s.all_outs().values()]
+    # figures are report items, grouped by paper, captioned with its claims (`snakemake --report`)
+    plots = set(s.plots.values())
+    return [directory(strip(p)) if is_dir(p) else
+            report_item(p, caption=_caption(s.paper), category=s.paper, subcategory=s.name) if p in plots and
+            p.endswith(".png") else p
+            for p in s.all_outs().values()]
 
 
 def _values(s):

@@ -203,3 +203,14 @@ def test_claims_round_trip_from_the_written_metrics(built):
         unmeasured = [(c["id"], k["metric"]) for c in written["claims"] for k in (*c["precondition"], *c["checks"])
                       if k.get("why") == "not measured"]
         assert not unmeasured, (paper, unmeasured)
+
+
+def test_snakemake_report_holds_every_figure_with_its_claims(built, tmp_path):
+    ws, _, _ = built
+    reg = load_registry(ws)
+    out = tmp_path / "report.html"
+    run(["snakemake", "--report", str(out)], ws)
+    html = out.read_text()
+    figures = [p for s in reg for p in s.plots.values() if p.endswith(".png")]
+    assert figures and all(Path(p).name in html for p in figures)
+    assert "Claims (verdict of the last run)" in html and "facts" in html

@@ -29,7 +29,21 @@ def params(ctx):
 SITE = {"robustness": "reports/robustness.md", "bench": "reports/bench.md"}
 
 
-@paper.stage(deps={**{p: f"reports/{p}/claims.json" for p in REPORTED}, **SITE},
+def _provenance() -> dict[str, str]:
+    """Every reported stage's provenance: the index shows each paper's cold runtime and environment."""
+    import importlib
+
+    out = {}
+    for p in REPORTED:
+        for s in importlib.import_module(f"stages.{p}").paper.stages.values():
+            out[f"prov_{s.name}"] = s.provenance
+    return out
+
+
+PROVENANCE = _provenance()
+
+
+@paper.stage(deps={**{p: f"reports/{p}/claims.json" for p in REPORTED}, **SITE, **PROVENANCE},
              outs={"index": "reports/index.md", "html": "reports/index.html",
                    **{f"{k}_html": v.replace(".md", ".html") for k, v in SITE.items()}},
              light=True)
@@ -39,8 +53,12 @@ def index(ctx):
     from llmrepro.report.pages import index_page
     from llmrepro.report.site import write_page
 
+    from llmrepro.report.pages import runs_summary
+
     docs = {p: io.read_json(getattr(ctx.dep, p)) if p in REPORTED else None for p in ("common", *PAPERS)}
-    ctx.out.index.write_text(index_page(docs))
+    runs = {p: runs_summary([io.read_json(getattr(ctx.dep, k)) for k in PROVENANCE if k.startswith(f"prov_{p}_")])
+            for p in REPORTED}
+    ctx.out.index.write_text(index_page(docs, runs))
     write_page(ctx.out.index, ctx.out.html, "llmrepro: every paper, every claim", up="")
     for k in SITE:
         write_page(getattr(ctx.dep, k), getattr(ctx.out, f"{k}_html"), k.capitalize(), up="")

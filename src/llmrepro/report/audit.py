@@ -20,7 +20,7 @@ import yaml
 
 from llmrepro import io
 from llmrepro.pipeline.params import PARAMS_FILE, lookup, read_yaml
-from llmrepro.report.pages import ROBUSTNESS, claims_table, index_page, mark_fragile
+from llmrepro.report.pages import ROBUSTNESS, claims_table, index_page, mark_fragile, runs_summary
 
 
 def _lock_outputs(root: Path) -> dict[str, tuple[str, str]]:
@@ -103,7 +103,9 @@ def check_claims(root: Path) -> list[str]:
     if index.exists():
         from llmrepro import PAPERS
 
-        expected = index_page({p: docs.get(p) for p in ("common", *PAPERS)})
+        runs = {p: runs_summary([io.read_json(f) for f in sorted((root / "reports" / p / "provenance").glob("*.json"))])
+                for p in docs}
+        expected = index_page({p: docs.get(p) for p in ("common", *PAPERS)}, runs)
         if index.read_text() != expected:
             problems.append("reports/index.md: does not match the papers' claims.json")
     return problems

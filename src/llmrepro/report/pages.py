@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from llmrepro import TITLES, io
-from llmrepro.pipeline.claims import ClaimSet
+from llmrepro.pipeline.claims import ClaimSet, counts
 
 VERDICT_MARK = {"reproduced": "✅ reproduced", "not reproduced": "❌ not reproduced",
                 "inconclusive": "⚠️ inconclusive"}
@@ -142,19 +142,51 @@ def publish(ctx, r: Report) -> dict[str, Any]:
     return doc
 
 
-def index_page(docs: Mapping[str, Mapping[str, Any] | None]) -> str:
+def runs_summary(provenance: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A paper's cold runtime (its stages' wall times) and the environment they ran in."""
+    if not provenance:
+        return {"cold_s": None, "env": "–"}
+    last = max(provenance, key=lambda p: (p.get("finished") or "", p["stage"]))
+    hw, pk = last["hardware"], last["packages"]
+    env = f"{hw.get('cpu')}, {hw.get('cores')} cores, Python {pk.get('python')}, torch {pk.get('torch')}"
+    return {"cold_s": sum(p["wall_s"] for p in provenance), "env": env}
+
+
+def headline(doc: Mapping[str, Any]) -> str:
+    n = counts(doc)
+    parts = [f"{n[v]} {v}" for v in ("reproduced", "not reproduced", "inconclusive") if n.get(v)]
+    fragile = sum(bool(c.get("fragile")) for c in doc["claims"])
+    return ", ".join(parts) + (f"; {fragile} fragile under shifted seeds" if fragile else "")
+
+
+def _ours(c: Mapping[str, Any]) -> str:
+    return "; ".join(_measured(k) for k in c["checks"][:2]) + (" …" if len(c["checks"]) > 2 else "")
+
+
+def index_page(docs: Mapping[str, Mapping[str, Any] | None],
+               runs: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+    runs = runs or {}
     out = ["# llmrepro: every paper, every claim", "",
            "Each row links to the paper's page, where the figures sit next to the paper's own numbers. "
            "Verdicts: ✅ reproduced, ❌ not reproduced, ⚠️ inconclusive (for example a failed precondition or an "
-           "interval that straddles the threshold).", ""]
-    out += ["| paper | scale | claim | verdict | statement |", "|---|---|---|---|---|"]
+           "interval that straddles the threshold); 🔀 fragile: the verdict moved when every seed was shifted "
+           "([robustness](robustness.md)). *Ours* is the measured value of the claim's first checks, with its 95 % "
+           "interval.", ""]
+    out += ["## Papers", "", "| paper | headline | cold runtime | made on |", "|---|---|---|---|"]
+    for paper, doc in docs.items():
+        if doc is not None:
+            r = runs.get(paper, {})
+            cold = f"{r['cold_s'] / 60:.1f} min" if r.get("cold_s") is not None else "–"
+            out.append(f"| [{paper}]({paper}/README.md) | {headline(doc)} | {cold} | {cell(r.get('env', '–'))} |")
+    out += ["", "## Claims", "", "| paper | scale | claim | verdict | statement | paper says | ours |",
+            "|---|---|---|---|---|---|---|"]
     for paper, doc in docs.items():
         title = TITLES.get(paper, paper)
         if doc is None:
-            out.append(f"| {paper} | – | – | not built yet | {title} |")
+            out.append(f"| {paper} | – | – | not built yet | {title} | | |")
             continue
         for i, c in enumerate(doc["claims"]):
             name = f"[{paper}]({paper}/README.md)" if i == 0 else ""
-            out.append(f"| {name} | {doc['scale']} | {c['id']} | {verdict_cell(c)} "
-                       f"| {cell(c['statement'])} |")
+            out.append(f"| {name} | {doc['scale']} | {c['id']} | {verdict_cell(c)} | {cell(c['statement'])} "
+                       f"| {cell(c.get('paper_value') or '')} | {cell(_ours(c))} |")
     return "\n".join(out) + "\n"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from llmrepro.common.config import CORPORA
-from llmrepro.pipeline import Paper, Resources
+from llmrepro.pipeline import Curve, Paper, Resources
 
 paper = Paper("common", code=["src/llmrepro/common/config.py"])
 
@@ -87,6 +87,8 @@ def tinylm(ctx):
 
 RESULTS = {"history": "data/common/tinylm_history.json", "ppl": "data/common/smollm2_ppl.json"}
 paper.figures(RESULTS, {"loss": "reports/common/tinylm_loss.png", "ppl": "reports/common/smollm2_ppl.png"},
+              curves={"loss_data": Curve("reports/common/plots/tinylm_loss.json", x="step", y="loss",
+                                         title="tiny Llama pretraining", y_label="training loss (nats/token)")},
               desc="Loss curve of the tiny LM; SmolLM2 against the unigram baseline")
 paper.report(RESULTS, desc="Claims on the shared models, and this section's page")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from llmrepro import io
-from llmrepro.report.plots import figure
+from llmrepro.report.plots import curve_data, figure
 
 
 def loss_curve(history_path: Path, out: Path) -> None:
@@ -36,3 +36,5 @@ def ppl_bars(ppl_path: Path, out: Path) -> None:
 def draw_all(dep, out) -> None:
     loss_curve(dep.history, out.loss)
     ppl_bars(dep.ppl, out.ppl)
+    h = io.read_json(dep.history)
+    curve_data(out.loss_data, [{"step": s, "loss": l} for s, l in zip(h["step"], h["loss"])])

@@ -3,7 +3,7 @@
 from llmrepro.pipeline.params import DeclaredParams, PaperSection, ParamsError, Section, section
 from llmrepro.pipeline.registry import Registry, load_registry
 from llmrepro.pipeline.runner import StageContext
-from llmrepro.pipeline.stage import Paper, RegistryError, Resources, Stage
+from llmrepro.pipeline.stage import Curve, Paper, RegistryError, Resources, Stage
 
-__all__ = ["DeclaredParams", "Paper", "PaperSection", "ParamsError", "Registry", "RegistryError",
+__all__ = ["Curve", "DeclaredParams", "Paper", "PaperSection", "ParamsError", "Registry", "RegistryError",
            "Resources", "Section", "Stage", "StageContext", "load_registry", "section"]

@@ -50,5 +50,8 @@ def stage_entry(s: Stage) -> dict[str, Any]:
 
 
 def render(reg: Registry) -> str:
-    doc = {"stages": {s.name: stage_entry(s) for s in reg.stages}}
+    doc: dict[str, Any] = {"stages": {s.name: stage_entry(s) for s in reg.stages}}
+    curves = [{c.path: c.props()} for s in reg.stages for c in s.curves]
+    if curves:  # `dvc plots show` draws these from data; the PNG figures stay as stage plots
+        doc["plots"] = curves
     return HEADER + yaml.safe_dump(doc, sort_keys=False, width=120)

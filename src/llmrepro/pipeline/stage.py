@@ -61,6 +61,25 @@ def _frozen(m: Mapping[str, str] | None, what: str, stage: str) -> Mapping[str, 
 
 
 @dataclass(frozen=True)
+class Curve:
+    """A curve `dvc plots show` draws from a stage's data file (a JSON list of records)."""
+
+    path: str
+    x: str
+    y: str | tuple[str, ...]
+    title: str = ""
+    x_label: str = ""
+    y_label: str = ""
+    template: str = "linear"
+
+    def props(self) -> dict[str, Any]:
+        out = {"x": self.x, "y": list(self.y) if isinstance(self.y, tuple) else self.y, "template": self.template}
+        out.update({k: v for k, v in (("title", self.title), ("x_label", self.x_label),
+                                      ("y_label", self.y_label)) if v})
+        return out
+
+
+@dataclass(frozen=True)
 class Stage:
     name: str
     paper: str
@@ -71,6 +90,7 @@ class Stage:
     outs: Mapping[str, str] = field(default_factory=dict)
     metrics: Mapping[str, str] = field(default_factory=dict)
     plots: Mapping[str, str] = field(default_factory=dict)
+    curves: tuple[Curve, ...] = ()  # data files among `outs` that DVC plots as curves
     resources: Resources = Resources()
     light: bool = False  # runs on the submit host under SLURM (localrules)
     args: Mapping[str, Any] = field(default_factory=dict)
@@ -116,7 +136,7 @@ class Paper:
 
     def add(self, step: str, fn: Callable[..., None], *, code=(), deps=None, params=(), outs=None,
             metrics=None, plots=None, resources: Resources | None = None, light: bool = False,
-            args: Mapping[str, Any] | None = None, desc: str = "") -> Stage:
+            args: Mapping[str, Any] | None = None, desc: str = "", curves: Mapping[str, Curve] | None = None) -> Stage:
         name = f"{self.id}_{step}"
         if not NAME_RE.match(name):
             raise RegistryError(f"stage name {name!r} must match {NAME_RE.pattern}")
@@ -128,7 +148,8 @@ class Paper:
             name=name, paper=self.id, fn=fn,
             code=tuple(dict.fromkeys([f"stages/{self.id}.py", *self.code, *code])),
             deps=_frozen(deps, "deps", name), params=tuple(params),
-            outs=_frozen(outs, "outs", name), metrics=_frozen(metrics, "metrics", name),
+            outs=_frozen({**(outs or {}), **{k: c.path for k, c in (curves or {}).items()}}, "outs", name),
+            metrics=_frozen(metrics, "metrics", name), curves=tuple((curves or {}).values()),
             plots=_frozen(plots, "plots", name),
             # light stages (downloads, figures, reports) take one thread, so `snakemake -c2` runs two at once
             resources=resources or (Resources(threads=1) if light else Resources()),
@@ -151,11 +172,13 @@ class Paper:
                               "html": f"reports/{self.id}/index.html"},
                         metrics={"metrics": f"reports/{self.id}/metrics.json"})
 
-    def figures(self, deps: Mapping[str, str], plots: Mapping[str, str], code=(), desc: str = "") -> Stage:
-        """The paper's figures: `llmrepro.<id>.figures.draw_all(ctx.dep, ctx.out)`."""
+    def figures(self, deps: Mapping[str, str], plots: Mapping[str, str], code=(), desc: str = "",
+                curves: Mapping[str, Curve] | None = None) -> Stage:
+        """The paper's figures: `llmrepro.<id>.figures.draw_all(ctx.dep, ctx.out)`. `curves` are data
+        files (reports/<id>/plots/*.json) it also writes, which `dvc plots show` draws."""
         return self.add("figures", _figures, code=["src/llmrepro/report/plots.py",
                                                    f"src/llmrepro/{self.id}/figures.py", *code],
-                        deps=deps, plots=plots, light=True, desc=desc or "The paper's figures")
+                        deps=deps, plots=plots, light=True, desc=desc or "The paper's figures", curves=curves)
 
     def stage(self, **kw) -> Callable[[Callable[..., None]], Callable[..., None]]:
         """Decorator form of `add`; the step is the function's name."""

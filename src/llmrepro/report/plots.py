@@ -24,3 +24,10 @@ def figure(path: Path, ncols: int = 1, nrows: int = 1, size: tuple[float, float]
         fig.savefig(path, format="png", metadata={"Software": None})
     finally:
         plt.close(fig)
+
+
+def curve_data(path: Path, rows: list[dict]) -> None:
+    """A curve's data for `dvc plots show`: a JSON list of records (see `pipeline.stage.Curve`)."""
+    from llmrepro import io
+
+    io.write_json(path, rows)

@@ -213,7 +213,7 @@ def cmd_audit(args) -> int:
 def cmd_bench(args) -> int:
     from llmrepro.report.bench import run_bench
 
-    run_bench(_root(args), noop_repeats=args.repeats)
+    run_bench(_root(args), noop_repeats=args.repeats, engines=args.engines, tests=args.tests)
     return 0
 
 
@@ -257,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
                                  "(no recompute)")
     p = sub.add_parser("bench", help="time stages, no-op runs and the training loop")
     p.add_argument("--repeats", type=int, default=3, help="timed repeats of the no-op `dvc repro` (median)")
+    p.add_argument("--engines", action="store_true",
+                   help="also run the whole suite cold under dvc repro and snakemake -c2 (scratch copies; long)")
+    p.add_argument("--tests", action="store_true", help="also time the README's test command")
     args, extra = ap.parse_known_args(argv)
     try:
         if args.cmd in ("run", "repro"):

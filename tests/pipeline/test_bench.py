@@ -9,9 +9,9 @@ def test_stage_times_come_from_provenance(tmp_path):
     from llmrepro import io
 
     io.write_json(tmp_path / "reports/x/provenance/x_a.json", {"stage": "x_a", "paper": "x", "wall_s": 3.5,
-                                                                "peak_rss_mb": 100.0, "engine": "dvc"})
-    assert stage_times(tmp_path) == {"x_a": {"paper": "x", "wall_s": 3.5, "peak_rss_mb": 100.0, "engine": "dvc",
-                                             "finished": None}}
+                                                                "cpu_s": 6.0, "peak_rss_mb": 100.0, "engine": "dvc"})
+    assert stage_times(tmp_path) == {"x_a": {"paper": "x", "wall_s": 3.5, "cpu_s": 6.0, "peak_rss_mb": 100.0,
+                                             "engine": "dvc", "finished": None}}
 
 
 def test_render_flags_papers_over_budget():
@@ -26,3 +26,20 @@ def test_render_flags_papers_over_budget():
     out = render(doc)
     assert "| x | 400 | 300 | **no** |" in out and "| mspoe | 400 | 600 | yes |" in out
     assert "20 % of the ceiling" in out
+
+
+def test_render_reports_both_engines_against_the_two_core_floor():
+    doc = {"stages": {"x_a": {"paper": "x", "wall_s": 100.0, "cpu_s": 150.0, "peak_rss_mb": 1.0}},
+           "papers_cold_s": {"x": 100.0}, "suite_cold_s": 100.0, "stage_cpu_s": 150.0,
+           "suite_engines": {"dvc": {"wall_s": 600.0, "stage_cpu_s": 960.0},
+                             "snakemake": {"wall_s": 500.0, "stage_cpu_s": 960.0}},
+           "test_suite": {"wall_s": 300.0, "summary": ["150 passed"]},
+           "noop_dvc_repro": {"median_s": 1.2, "runs_s": [1.2], "ran_stages": 0},
+           "dvc_status": {"median_s": 0.9, "runs_s": [0.9]}, "matmul_ceiling_gflops_fp32_2threads": 150.0,
+           "training_loop": {"params": 10, "tokens_per_step": 4096, "tokens_per_s": 1000.0, "gflops": 30.0,
+                             "fraction_of_ceiling": 0.2},
+           "budgets_s": {"per_paper": {"x": 300}}}
+    out = render(doc)
+    assert "`dvc repro` 10.0 min, `snakemake -c2` 8.3 min: a speed-up of 1.20× (the 2-core floor is 8.0 min)" in out
+    assert "the README's test command: 5.0 min (150 passed)" in out
+    assert "| x_a | x | 100.0 | 150 | 1 |" in out

@@ -88,6 +88,12 @@ def scheduler() -> dict[str, str] | None:
             "node": env.get("SLURMD_NODENAME") or platform.node()}
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of the stage and the subprocesses it waited for."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return round(own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime, 2)
+
+
 def engine() -> str:
     # DVC sets DVC_STAGE; the Snakefile's shell prefix sets LLMREPRO_ENGINE.
     if os.environ.get("DVC_STAGE"):

@@ -265,7 +265,7 @@ def run_stage(stage: Stage, root: Path) -> None:
         "code": {c: io.file_hash(root / c) for c in stage.code},
         "outputs": {stage.all_outs()[k]: io.tree_hash(tmps[k]) for k in tmps if k != "provenance"},
         "git": prov.git_state(root), "packages": prov.packages(), "lock_sha256": prov.lock_hash(root),
-        "hardware": prov.hardware(), "seeds": ctx.seeds, "wall_s": round(wall, 2),
+        "hardware": prov.hardware(), "seeds": ctx.seeds, "wall_s": round(wall, 2), "cpu_s": prov.cpu_seconds(),
         "peak_rss_mb": prov.peak_rss_mb(), "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **({"batch_job": job} if (job := prov.scheduler()) else {}),
         **({"extra": ctx.extra} if ctx.extra else {}),

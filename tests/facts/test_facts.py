@@ -118,6 +118,20 @@ def test_compare_fits_prefers_the_law_that_made_the_curve():
     assert exp["exp_minus_power"] < 0 and exp["cv_rmse_exp"] < 0.01
 
 
+def test_held_out_error_exceeds_the_in_sample_error_on_a_noisy_curve():
+    t = np.geomspace(1, 450, 12)
+    R = 1 - 0.3 * np.log10(t) + 0.05 * np.random.default_rng(0).standard_normal(12)
+    c = M.compare_fits(t, R)
+    assert c["cv_rmse_power"] > c["rmse_power"] > 0 and c["cv_rmse_exp"] > c["rmse_exp"] > 0
+    # leave-one-out by hand for the power law
+    err = []
+    for j in range(12):
+        keep = np.arange(12) != j
+        b, a = np.polyfit(np.log10(t[keep]), R[keep], 1)
+        err.append(a + b * np.log10(t[j]) - R[j])
+    assert c["cv_rmse_power"] == pytest.approx(np.sqrt(np.mean(np.square(err))))
+
+
 @pytest.mark.parametrize("t, R, why", [
     ([], [], "0 finite point"),
     ([5.0], [0.3], "1 finite point"),
@@ -140,6 +154,10 @@ def test_flat_rising_and_overflowing_curves_have_no_x_intercept():
     assert rising["decay"] < 0 and rising["x_intercept_steps"] is None
     slow = M.fit_log(t, 1 - 1e-6 * np.log10(t))  # 10 ** (1 / 1e-6) overflows a float
     assert slow["x_intercept_steps"] is None and "beyond" in slow["why"]
+    far = M.fit_log(t, 1 - 0.05 * np.log10(t))  # R reaches 0 at 1e20 steps: beyond the 1e12 cut
+    assert far["x_intercept_steps"] is None and "beyond 1e12" in far["why"]
+    near = M.fit_log(t, 1 - 0.1 * np.log10(t))
+    assert near["x_intercept_steps"] == pytest.approx(1e10)
     c = M.compare_fits(t, np.full(len(t), 0.7))  # both laws fit a flat line equally: no crash, a number
     assert c["exp_minus_power"] == pytest.approx(0.0, abs=1e-6)
     huge = M.fit_exp(t, np.full(len(t), 1e308))
@@ -160,18 +178,20 @@ def test_binned_pools_log_spaced_bins_and_reports_empty_ones():
 # ---------------------------------------------------------------- retainability and run_metrics on hand-built runs
 
 def _hand_run(gains: bool = True) -> dict:
-    """One entity per scenario, memorization probes only, logged every step 0..20, injected at
-    step 2 (window 2). The duplication probe rises to 2.0 at step 4 and then follows
-    R(t) = 1 - 0.3 log10 t; the controls drift by +0.1 per step, which the correction removes."""
-    probes = [{"scenario": s, "type": "memorization", "entity": s} for s in ("paraphrase", "duplication", "once")]
-    probes += [{"scenario": "control", "type": "memorization", "entity": "control"}]
+    """One entity per scenario, memorization and semantic probes, logged every step 0..20, injected
+    at step 2 (window 2). The duplication memorization probe rises to 2.0 at step 4 and then follows
+    R(t) = 1 - 0.3 log10 t; its semantic probe does a quarter of that. The once memorization probe
+    steps up by 1.0 and keeps it. The controls drift by +0.1 per step, which the correction removes."""
+    probes = [{"scenario": s, "type": t, "entity": s} for t in ("memorization", "semantic")
+              for s in ("paraphrase", "duplication", "once", "control")]
     drift = 0.1 * np.arange(21)
     dup = np.zeros(21)
     if gains:
         dup[3], dup[4] = 1.0, 2.0
         dup[5:15] = 2.0 * (1 - 0.3 * np.log10(np.arange(1, 11)))
         dup[15:] = dup[14]
-    L = np.stack([drift, dup + drift, drift, drift], 1)
+    once = np.where(np.arange(21) > 2, 1.0, 0.0) if gains else np.zeros(21)
+    L = np.stack([drift, dup + drift, once + drift, drift, drift, dup / 4 + drift, drift, drift], 1)
     return {"logprobs": L, "eval_steps": STEPS, "probes": probes,
             "entity_steps": {"paraphrase": [2], "duplication": [2], "once": [2], "control": []}}
 
@@ -183,8 +203,10 @@ def test_run_metrics_on_a_hand_built_run():
     assert e["duplication/memorization"]["raw"] == pytest.approx(2.2)
     assert e["duplication/memorization"]["adjusted"] == pytest.approx(2.0)  # minus the controls' 0.4 - 0.2
     assert e["paraphrase/memorization"]["adjusted"] == pytest.approx(0.0)
-    assert e["memorization"] == pytest.approx(2.0 / 3)
-    assert e["semantic"] is None and e["duplication/semantic"]["raw"] is None  # no probes of that type
+    assert e["once/memorization"]["adjusted"] == pytest.approx(1.0)
+    assert e["memorization"] == pytest.approx((0.0 + 2.0 + 1.0) / 3)
+    assert e["duplication/semantic"]["raw"] == pytest.approx(0.7) and e["semantic"] == pytest.approx(0.5 / 3)
+    assert e["composition"] is None and e["duplication/composition"]["raw"] is None  # no probes of that type
     r = m["retainability"]["duplication/memorization"]
     assert r["gain_at_peak"] == pytest.approx(2.0)
     # bins {1}, {2,3}, {4,5,6}, {7..10}: the bin mean of 1 - 0.3 log10 t is exact at the geometric-mean t
@@ -195,7 +217,18 @@ def test_run_metrics_on_a_hand_built_run():
     # a scenario whose probes never gained has no curve and no fit, with a reason
     flat = m["retainability"]["paraphrase/memorization"]
     assert flat["fit"]["power"]["decay"] is None and flat["fit"]["why"]
-    assert m["retainability"]["once/semantic"]["gain_at_peak"] is None
+    assert m["retainability"]["duplication/semantic"]["fit"]["power"]["decay"] == pytest.approx(0.3)
+    assert m["retainability"]["once/composition"]["gain_at_peak"] is None
+
+
+def test_retainability_is_relative_to_before_the_first_injection():
+    # injected at steps 0 and 4, +1 after each; peak 2.0 at step 5; then it loses 0.5 per step to 1.0
+    x = np.array([0, 1, 1, 1, 1, 2, 1.5, 1, 1, 1, 1] + [1.0] * 10)
+    P = [{"scenario": "duplication", "type": "memorization", "entity": "a"}]
+    tr = _tr([x])
+    r = M.retainability(tr, tr.L, P, {"a": [0, 4]}, window=2, horizon=3, bins=3, scenario="duplication",
+                        ptype="memorization")
+    assert r["gain_at_peak"] == 2.0 and r["R"] == pytest.approx([0.75, 0.5, 0.5])  # (L - L[0]) / (2 - 0)
 
 
 def test_claim_metrics_over_seeds_drop_a_seed_whose_fit_is_none():
@@ -212,11 +245,12 @@ def test_claim_metrics_over_seeds_drop_a_seed_whose_fit_is_none():
     # duplication) is missing in both seeds, and so are the differences built on it
     assert c["forgetting_memorization"]["value"] is None and c["forgetting_memorization"]["dropped"] == 2
     assert c["dup_minus_para_decay"]["n"] == 0
-    # effectivity: seed 1 gains 2.0 on duplication only (mean over 3 scenarios 2/3), seed 2 nothing
-    assert c["effectivity_memorization"]["values"] == pytest.approx([2.0 / 3, 0.0])
-    assert c["verbatim_effectivity"]["memorization"]["values"] == pytest.approx([1.0, 0.0])  # dup and once
-    assert c["base_minus_small_model_effectivity"]["values"] == pytest.approx([0.0, -2.0 / 3])
-    assert c["mem_minus_sem"]["n"] == 0  # no semantic probes: a reason, not a crash
+    # effectivity: seed 1 gains 0, 2.0 and 1.0 (paraphrase, duplication, once), seed 2 nothing
+    assert c["effectivity_memorization"]["values"] == pytest.approx([1.0, 0.0])
+    assert c["verbatim_effectivity"]["memorization"]["values"] == pytest.approx([1.5, 0.0])  # dup and once
+    assert c["base_minus_small_model_effectivity"]["values"] == pytest.approx([0.0, -1.0])
+    assert c["mem_minus_sem"]["values"] == pytest.approx([1.5 - 0.25, 0.0])
+    assert c["sem_minus_comp"]["n"] == 0  # no composition probes: a reason, not a crash
     assert c["exp_minus_power_memorization"]["n"] == 0
 
 

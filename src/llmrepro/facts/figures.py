@@ -46,7 +46,7 @@ def dlogprob(d: Path, out) -> None:
                 ax.fill_between(grid, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
             for k in range(1 if s == "once" else meta["injections"]):
                 ax.axvline(k * meta["interval"], color="grey", lw=0.5, ls=":")
-            ax.set(xscale="symlog", xlabel="steps since the entity's first injection",
+            ax.set(xlim=(0, grid[-1]), xlabel="steps since the entity's first injection",
                    ylabel="Δ log p(target), control-corrected", title=s)
         axes[0].legend(fontsize=7)
 

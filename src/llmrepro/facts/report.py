@@ -223,8 +223,13 @@ def report(ctx) -> None:
             ("injected rows per update while a round lasts", "120 of 2048 (5.9 %)",
              f"{b['meta']['injected_rows_per_step']} of {b['meta']['rows']} "
              f"({fmt(100 * b['meta']['injected_fraction'])} %)")]
+    half = lambda k: fmt((c[k]["ci"][1] - c[k]["ci"][0]) / 2) if c[k].get("ci") else "–"
+    notes = [f"What this run can resolve: the 95 % intervals over {len(b['seeds'])} seeds have half-widths of "
+             f"{half('mem_minus_sem')} nats for E(mem) − E(sem) (C2), {half('dup_minus_para_decay')} for "
+             f"a(dup) − a(para) (C4) and {half('small_minus_large_batch_decay')} for the batch-size difference "
+             "in decay constants (C5); a smaller true difference reads as inconclusive."]
     publish(ctx, Report(
-        paper="facts", metrics=m, claims=CLAIMS, scale=ctx.params.common.scale,
+        paper="facts", metrics=m, claims=CLAIMS, scale=ctx.params.common.scale, notes=notes,
         narrative=narrative(ctx.params.facts, m), rows=rows,
         extra=decay_table(m) + "\n\n" + claim_changes(io.read_json(BEFORE_REVIEW), m, CLAIMS),
         figures=[("dlogprob.png", "Control-corrected Δ log-probability of the probe targets against steps since "

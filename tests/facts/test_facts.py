@@ -96,6 +96,16 @@ def test_iqr_mean_on_degenerate_input():
 
 # ---------------------------------------------------------------- fits, including degenerate curves
 
+@pytest.mark.parametrize("R,why", [
+    ([0.5, 0.5, 0.5, 0.5], "no decay"),                       # flat: a = 0
+    ([0.1, 0.2, 0.3, 0.4], "no decay"),                       # rising
+    ([1.0, 0.99999, 0.99998, 0.99997], "beyond 1e12 steps"),  # a tiny decay: 10**(b/a) overflowed before
+])
+def test_fit_log_answers_for_degenerate_curves(R, why):
+    f = M.fit_log(np.array([1, 10, 100, 1000]), np.array(R))
+    assert f["x_intercept_steps"] is None and why in f["why"]
+
+
 def test_fit_log_recovers_a_power_law():
     a = 0.3
     t = np.arange(1, 200)
@@ -423,11 +433,12 @@ def test_inject_logs_probes_on_schedule_and_resumes_at_the_checkpoint_rate(tmp_p
 
     inj = InjectCfg(batch=4, injected_rows=1, injections=2, interval=4, window=2, horizon=6, stride=2, dense=2,
                     late_evals=3, bins=3, seeds=[0, 1])
-    # a rate of 0: the model never moves, so every logged row equals the first
-    w, cfg, tok = _checkpoint(tmp_path / "zero", 0.0)
+    # a rate of 1e-30 is below every weight's float resolution: the model never moves, so every
+    # logged row equals the first
+    w, cfg, tok = _checkpoint(tmp_path / "zero", 1e-30)
     run = TR.inject(w, cfg, tok, tmp_path / "zero", inj, 1, 0)
     L = run["logprobs"]
-    assert L.shape == (len(run["eval_steps"]), len(run["probes"])) and run["lr"] == 0.0
+    assert L.shape == (len(run["eval_steps"]), len(run["probes"])) and run["lr"] == 1e-30
     assert np.array_equal(L, np.broadcast_to(L[0], L.shape))
     model, _ = factory.load_causal_lm(tmp_path / "zero")
     assert L[0] == pytest.approx(TR.ProbeSet(run["probes"], tok).logprobs(model))

@@ -88,11 +88,12 @@ class ProbeSet:
 
     @torch.no_grad()
     def logprobs(self, model) -> np.ndarray:
+        dev = getattr(model, "device", "cpu")
         out = np.empty(len(self.probes), dtype=np.float64)
         for ids, row, pos, target, ps in self.buckets:
-            hidden = model.model(input_ids=ids).last_hidden_state[row, pos]
+            hidden = model.model(input_ids=ids.to(dev)).last_hidden_state[row.to(dev), pos.to(dev)]
             lp = torch.log_softmax(model.lm_head(hidden).double(), -1)
-            out[ps] = lp[torch.arange(len(ps)), target].numpy()
+            out[ps] = lp[torch.arange(len(ps), device=dev), target.to(dev)].cpu().numpy()
         return out
 
 

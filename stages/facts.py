@@ -28,7 +28,7 @@ def pretrain(ctx, size: str):
 
 for _size in ("base", "small"):
     paper.add(f"pretrain_{_size}", pretrain, deps={"world": WORLD},
-              params=[*WORLD_PARAMS, f"facts.models.{_size}"], outs={"model": f"models/facts/{_size}/"},
+              params=["facts.world", f"facts.models.{_size}"], outs={"model": f"models/facts/{_size}/"},
               args={"size": _size}, resources=Resources(runtime=30),
               desc=f"Pretrain the {_size} model on the background stream (weights and optimizer state kept)")
 
@@ -42,10 +42,10 @@ def inject(ctx, variant: str):
 
 
 for _variant, _size, _desc in (("base", "base", "Inject fictional knowledge into the base model, batch B"),
-                               ("large_batch", "base", "The same at twice the batch, injected fraction fixed"),
+                               ("large_batch", "base", "The same at a larger batch, learning rate and injected fraction fixed"),
                                ("small_model", "small", "The same on the smaller model")):
     paper.add(f"inject_{_variant}", inject, deps={"world": WORLD, "model": f"models/facts/{_size}/"},
-              params=[*WORLD_PARAMS, "facts.inject", *(["facts.large_batch_scale"] if _variant == "large_batch" else [])],
+              params=["facts.world", "facts.inject", *(["facts.large_batch_scale"] if _variant == "large_batch" else [])],
               outs={"runs": f"data/facts/{_variant}/"}, args={"variant": _variant},
               resources=Resources(runtime=30), desc=_desc)
 
@@ -55,7 +55,8 @@ RESULTS = {v: f"data/facts/{v}/" for v in ("base", "large_batch", "small_model")
 paper.figures(RESULTS, {"dlogprob": "reports/facts/dlogprob.png", "effectivity": "reports/facts/effectivity.png",
                         "retainability": "reports/facts/retainability.png"},
               desc="Fig. 2 and Fig. 4 analogues, and effectivity bars")
-paper.report(RESULTS, desc="Claims C1-C6, the decay-constant table and the paper's page")
+paper.report(RESULTS, params=["facts.world", "facts.models"], code=["src/llmrepro/facts/before_review.json"],
+             desc="Claims C1-C6, the forgetting-fit table, the claim changes and the paper's page")
 
 
 if __name__ == "__main__":

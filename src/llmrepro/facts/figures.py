@@ -1,4 +1,4 @@
-"""facts figures."""
+"""facts figures: Fig. 2 and Fig. 4 analogues and effectivity bars, with intervals over seeds."""
 
 from __future__ import annotations
 
@@ -7,63 +7,95 @@ from pathlib import Path
 import numpy as np
 
 from llmrepro.facts import metrics as M
-from llmrepro.facts.report import SCEN, TYPES, load_runs
+from llmrepro.facts.report import REPEATED, SCEN, TYPES, load_runs
 from llmrepro.report.plots import figure
+from llmrepro.stats import mean_ci
+
+
+def _band(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean over seeds (rows) and the 95 % t-interval, per column."""
+    cis = [mean_ci(curves[:, j]) for j in range(curves.shape[1])]
+    mean = np.array([c["value"] if c["value"] is not None else np.nan for c in cis])
+    lo = np.array([c["ci"][0] if c["ci"] else np.nan for c in cis])
+    hi = np.array([c["ci"][1] if c["ci"] else np.nan for c in cis])
+    return mean, lo, hi
+
+
+def aligned(run: dict, scenario: str, ptype: str, grid: np.ndarray) -> np.ndarray:
+    """Mean control-corrected change of a scenario's probes, against steps since each
+    entity's first injection (interpolated between logged steps)."""
+    tr = M.Trajectory(run["logprobs"], run["eval_steps"])
+    Lc = M.corrected(tr.L, run["probes"])
+    out = []
+    for i in M._idx(run["probes"], scenario, ptype):
+        s0 = run["entity_steps"][run["probes"][i]["entity"]][0]
+        x = tr.steps - s0
+        out.append(np.interp(grid, x, Lc[:, i] - Lc[tr.before(s0), i], right=np.nan))
+    return np.nanmean(out, 0)
 
 
 def dlogprob(d: Path, out) -> None:
     meta, runs = load_runs(d)
+    span = min(r["eval_steps"][-1] - max(s[0] for s in r["entity_steps"].values() if s) for r in runs)
+    grid = np.arange(0, span + 1)
     with figure(out, ncols=3, size=(11, 3.2)) as (fig, axes):
         for ax, s in zip(axes, SCEN):
             for t in TYPES:
-                curves = []
-                for r in runs:
-                    L, P = r["logprobs"], r["probes"]
-                    idx = M._idx(P, s, t)
-                    ctrl = M._idx(P, "control", t)
-                    curves.append((L[:, idx].mean(1) - L[0, idx].mean()) - (L[:, ctrl].mean(1) - L[0, ctrl].mean()))
-                ax.plot(np.mean(curves, 0), lw=1, label=t)
-            for t_i in M.injections(s, runs[0]["injection_steps"]):
-                ax.axvline(t_i, color="grey", lw=0.4, ls=":")
-            ax.set(xlabel="step of continued pretraining", ylabel="Δ log p(target), minus control", title=s)
+                mean, lo, hi = _band(np.stack([aligned(r, s, t, grid) for r in runs]))
+                line = ax.plot(grid, mean, lw=1, label=t)[0]
+                ax.fill_between(grid, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
+            for k in range(1 if s == "once" else meta["injections"]):
+                ax.axvline(k * meta["interval"], color="grey", lw=0.5, ls=":")
+            ax.set(xlim=(0, grid[-1]), xlabel="steps since the entity's first injection",
+                   ylabel="Δ log p(target), control-corrected", title=s)
         axes[0].legend(fontsize=7)
 
 
-def effectivity(dirs: dict[str, Path], metrics: dict, out) -> None:
+def _errbar(vals: list[dict]) -> list[list[float]]:
+    return [[v["value"] - (v["ci"] or [v["value"]] * 2)[0] for v in vals],
+            [(v["ci"] or [v["value"]] * 2)[1] - v["value"] for v in vals]]
+
+
+def effectivity(metrics: dict, out) -> None:
     with figure(out, ncols=2, size=(9, 3.2)) as (fig, (a, b)):
         base = metrics["variants"]["base"]["effectivity"]
         x = np.arange(len(SCEN))
         for i, t in enumerate(TYPES):
-            a.bar(x + (i - 1) * 0.27, [base[f"{s}/{t}"]["value"] for s in SCEN], 0.27, label=t,
-                  yerr=[[base[f"{s}/{t}"]["value"] - (base[f"{s}/{t}"]["ci"] or [0, 0])[0] for s in SCEN],
-                        [(base[f"{s}/{t}"]["ci"] or [0, 0])[1] - base[f"{s}/{t}"]["value"] for s in SCEN]])
+            vals = [base[f"{s}/{t}"] for s in SCEN]
+            a.bar(x + (i - 1) * 0.27, [v["value"] for v in vals], 0.27, label=t, yerr=_errbar(vals), capsize=2)
         a.set_xticks(x, SCEN)
         a.axhline(0, color="k", lw=0.5)
-        a.set(ylabel="effectivity (nats, control-adjusted)", title="base model, batch B")
+        a.set(ylabel="effectivity (nats, control-adjusted)", title="base model and batch")
         a.legend(fontsize=7)
         names = list(metrics["variants"])
         vals = [metrics["variants"][n]["effectivity"]["memorization"] for n in names]
-        b.bar(names, [v["value"] for v in vals],
-              yerr=[[v["value"] - (v["ci"] or [0, 0])[0] for v in vals], [(v["ci"] or [0, 0])[1] - v["value"] for v in vals]])
+        labels = [f"{n}\n({metrics['variants'][n]['meta']['rows']} rows)" for n in names]
+        b.bar(labels, [v["value"] for v in vals], yerr=_errbar(vals), capsize=2)
         b.axhline(0, color="k", lw=0.5)
         b.set(ylabel="memorization effectivity", title="batch size and model size")
 
 
-def retainability(metrics: dict, d: Path, out) -> None:
-    meta, runs = load_runs(d)
-    per = [M.run_metrics(r, meta["window"]) for r in runs]
-    with figure(out, ncols=2, size=(9, 3.2)) as (fig, axes):
-        for ax, t in zip(axes, ("memorization", "semantic")):
-            for s in ("paraphrase", "duplication", "once"):
-                curves = [np.asarray(m["retainability"][f"{s}/{t}"]["R"], float) for m in per]
-                n = min(len(c) for c in curves)
-                R = np.nanmean(np.stack([c[:n] for c in curves]), 0)
-                ts = np.arange(1, n + 1)
-                line = ax.plot(ts, R, "o", ms=2, label=s)[0]
-                f = metrics["variants"]["base"]["mean_curve_fit"][f"{s}/{t}"]
-                if f:
-                    ax.plot(ts, f["intercept"] - f["decay"] * np.log10(ts), "-", color=line.get_color(), lw=1)
-            ax.set(xscale="log", xlabel="steps after the last injection's peak", ylabel="retainability R(t)", title=t)
+def retainability(metrics: dict, out) -> None:
+    v = metrics["variants"]
+    panels = [("base", "memorization", SCEN), ("base", "semantic", SCEN),
+              ("large_batch", "memorization", REPEATED)]
+    with figure(out, ncols=3, size=(12, 3.3)) as (fig, axes):
+        for ax, (variant, t, scens) in zip(axes, panels):
+            for s in scens:
+                c = v[variant]["mean_curve"][f"{s}/{t}"]
+                ts, R = np.array(c["t"], float), np.array([np.nan if x is None else x for x in c["R"]], float)
+                lo = np.array([x[0] if x else np.nan for x in c["ci"]], float)
+                hi = np.array([x[1] if x else np.nan for x in c["ci"]], float)
+                line = ax.errorbar(ts, R, yerr=[R - lo, hi - R], fmt="o", ms=3, capsize=2, label=s)[0]
+                f = c["fit"]
+                grid = np.geomspace(1, ts.max(), 100)
+                if f["power"].get("decay") is not None:
+                    ax.plot(grid, M._predict_log(f["power"], grid), "-", color=line.get_color(), lw=1)
+                if f["exp"].get("rate") is not None:
+                    ax.plot(grid, M._predict_exp(f["exp"], grid), "--", color=line.get_color(), lw=0.8)
+            ax.axhline(0, color="k", lw=0.5)
+            ax.set(xscale="log", xlabel="t: steps after the last injection's peak", ylabel="retainability R(t)",
+                   title=f"{t}, {variant} ({v[variant]['meta']['rows']} rows)")
             ax.legend(fontsize=7)
 
 
@@ -73,5 +105,5 @@ def draw_all(dep, out) -> None:
     dirs = {k: getattr(dep, k) for k in ("base", "large_batch", "small_model")}
     m = compute(dirs)
     dlogprob(dirs["base"], out.dlogprob)
-    effectivity(dirs, m, out.effectivity)
-    retainability(m, dirs["base"], out.retainability)
+    effectivity(m, out.effectivity)
+    retainability(m, out.retainability)

@@ -1,4 +1,5 @@
-"""What each facts stage computes."""
+"""What each facts stage computes. The world is built once (`make_world`) and read back
+from world.json by every later stage."""
 
 from __future__ import annotations
 
@@ -21,29 +22,32 @@ VARIANTS = {  # stage -> (model, batch scale key)
 def make_world(p, out: Path) -> dict:
     world = W.build(p.world, p.world_seed)
     word_level(world.words(), out / "tokenizer")
-    probes = W.probes(world)
-    io.write_json(out / "world.json", {"seed": p.world_seed, "fictional": {s: [e.name for e in es]
-                                                                            for s, es in world.fictional.items()},
-                                       "probes": len(probes), "vocab": len(world.words())})
-    return {"probes": len(probes)}
+    io.write_json(out / "world.json", {"seed": p.world_seed, "vocab": len(world.words()), "world": world.to_json()})
+    return {"fictional": len(world.fictional)}
+
+
+def load_world(world_dir: Path) -> W.World:
+    return W.World.from_json(io.read_json(world_dir / "world.json")["world"])
 
 
 def pretrain(p, size: str, world_dir: Path, out: Path, progress=None) -> dict:
-    world = W.build(p.world, p.world_seed)
-    return TR.pretrain(world, p.world, load(world_dir / "tokenizer"), getattr(p.models, size), out, progress)
+    return TR.pretrain(load_world(world_dir), p.world, load(world_dir / "tokenizer"), getattr(p.models, size), out,
+                       progress)
 
 
 def inject(p, variant: str, world_dir: Path, model_dir: Path, out: Path, progress=None) -> dict:
     size, large = VARIANTS[variant]
-    world = W.build(p.world, p.world_seed)
-    cfg = p.inject.model_copy(update={"batch_scale": p.large_batch_scale if large else 1})
+    world = load_world(world_dir)
+    scale = p.large_batch_scale if large else 1
     tok = load(world_dir / "tokenizer")
     out.mkdir(parents=True, exist_ok=True)
     meta = []
-    for seed in cfg.seeds:
-        run = TR.inject(world, p.world, tok, model_dir, cfg, seed, progress)
+    for seed in p.inject.seeds:
+        run = TR.inject(world, p.world, tok, model_dir, p.inject, scale, seed, progress)
         np.save(out / f"logprobs_seed{seed}.npy", run.pop("logprobs").astype(np.float32))
         meta.append(run)
-    io.write_json(out / "runs.json", {"variant": variant, "model": size, "batch_scale": cfg.batch_scale,
-                                      "window": cfg.window, "runs": meta})
+    cfg = p.inject
+    io.write_json(out / "runs.json", {"variant": variant, "model": size, "batch_scale": scale, "window": cfg.window,
+                                      "horizon": cfg.horizon, "bins": cfg.bins, "batch": cfg.batch,
+                                      "interval": cfg.interval, "injections": cfg.injections, "runs": meta})
     return {"runs": len(meta)}

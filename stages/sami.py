@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 from llmrepro.pipeline import Paper, Resources
 
 paper = Paper("sami", code=["src/llmrepro/sami/config.py"])
 MODELS = "models/sami/"
 PRETRAIN = "data/sami/pretrain/"
-WORLD = ["sami.world", "sami.world_seed", "sami.seeds", "sami.eval", "sami.schedule.max_new"]
+WORLD = ["sami.world", "sami.world_seed", "sami.seeds", "sami.eval", "sami.schedule.max_new", "sami.paper_scale"]
 ARMS = {"sami": "SAMI: 3 iterations from the base, symmetric InfoNCE on self-generated pairs",
         "sft": "Self-SFT control: the same data sizes, steps and learning rate, NLL of the diagonal",
         "ablate": "One-sided losses: rows only (contrast over responses), columns only (over constitutions)"}
@@ -21,6 +23,7 @@ def pretrain(ctx):
 
     ctx.record_seeds(ctx.params.sami.seeds)
     run(ctx.params.sami, ctx.out.models, ctx.out.evals, ctx.progress)
+    ctx.record(cpu_s=round(time.process_time(), 1))  # this process's CPU seconds, imports included
 
 
 def iterate(ctx, arm: str):
@@ -28,6 +31,7 @@ def iterate(ctx, arm: str):
 
     ctx.record_seeds(ctx.params.sami.seeds)
     run(ctx.params.sami, arm, ctx.dep.models, ctx.out.runs, ctx.progress)
+    ctx.record(cpu_s=round(time.process_time(), 1))
 
 
 for _arm, _desc in ARMS.items():
@@ -43,13 +47,14 @@ def overtrain(ctx):
 
     ctx.record_seeds(ctx.params.sami.seeds)
     run(ctx.params.sami, ctx.dep.models, ctx.out.runs, ctx.progress)
+    ctx.record(cpu_s=round(time.process_time(), 1))
 
 
 RUNS = {"pretrain": PRETRAIN, **{a: f"data/sami/{a}/" for a in ARMS}, "overtrain": "data/sami/overtrain/"}
 
 
 @paper.stage(deps=RUNS, params=["sami.seeds", "sami.judge_seed", "sami.noisy_judge", "sami.schedule.steps",
-                                "sami.overtrain.evaluate_at"],
+                                "sami.overtrain.evaluate_at", "sami.paper_scale"],
              outs={"judged": "data/sami/judged.json"}, light=True)
 def judge(ctx):
     """Pairwise judging under `brief all` against the base and the instruct model, A/B order randomized."""

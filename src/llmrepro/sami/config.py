@@ -112,14 +112,27 @@ class PaperScale(Section):
     """The paper's setting: hub models and data at pinned revisions, the official
     constitution files, an LLM judge. Set at full scale only (None in mini and smoke)."""
 
+    variant: Literal["paper", "one_gpu"] = "paper"
     base: HubRef  # mistralai/Mistral-7B-v0.1
     instruct: HubRef  # the instruct comparison model
+    one_gpu_base: HubRef | None = None  # the one-GPU variant's pair (variant: one_gpu)
+    one_gpu_instruct: HubRef | None = None
     posts: HubDataset  # openai/summarize_from_feedback, comparisons: info.post
     train_posts: HubDataset
     constitutions: GithubSource
     constitutions_dir: str = "experiments/tldr/constitutions_mistral"
     dtype: Literal["float32", "bfloat16"] = "bfloat16"
     judge: LLMJudgeCfg
+
+    @model_validator(mode="after")
+    def _variant(self):
+        if self.variant == "one_gpu" and (self.one_gpu_base is None or self.one_gpu_instruct is None):
+            raise ValueError("variant one_gpu needs one_gpu_base and one_gpu_instruct")
+        return self
+
+    def models(self) -> tuple[HubRef, HubRef]:
+        """(base, instruct) of the chosen variant."""
+        return (self.base, self.instruct) if self.variant == "paper" else (self.one_gpu_base, self.one_gpu_instruct)
 
 
 @section("sami")

@@ -101,7 +101,14 @@ def overtrain(m: dict, out) -> None:
 
 
 def draw_all(dep, out) -> None:
+    from llmrepro import io
     from llmrepro.sami.report import metrics
+
+    if "judge" in io.read_json(dep.judged):  # paper scale: the page reads the numbers; no mini figures
+        for path in (out.mi, out.win, out.length, out.principles, out.overtrain):
+            with figure(path) as (fig, ax):
+                ax.text(0.5, 0.5, "paper scale: see metrics.json", ha="center")
+        return
 
     m = metrics({k: getattr(dep, k) for k in ("pretrain", "sami", "sft", "ablate", "overtrain", "judged")},
                 *_schedule(dep))

@@ -30,6 +30,7 @@ def sample(model, prompts: Sequence[Sequence[int]], *, max_new: int, temperature
         torch.manual_seed(seed + b0)  # generate draws from the global generator: seed it right here
         kw = dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0) if temperature > 0 else \
             dict(do_sample=False)
+        ids, mask = ids.to(model.device), mask.to(model.device)
         with torch.no_grad():
             seq = model.generate(input_ids=ids, attention_mask=mask if width > min(len(p) for p in chunk) else None,
                                  max_new_tokens=max_new, eos_token_id=eos, pad_token_id=pad, use_cache=True, **kw)
@@ -61,6 +62,7 @@ def sum_logprobs(model, ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Te
     """Per row: the summed log-probability of the masked targets, and their number.
     Padding sits after the scored tokens, so causal attention never sees it and no
     attention mask is needed."""
+    ids, mask = ids.to(model.device), mask.to(model.device)
     logits = model(input_ids=ids).logits[:, :-1].float()
     logp = torch.log_softmax(logits, -1).gather(-1, ids[:, 1:, None])[..., 0]
     m = mask.to(logp.dtype)
@@ -82,4 +84,4 @@ def matrix(model, prompts: Sequence[Sequence[Sequence[int]]], responses: Sequenc
     flat_p = [prompts[q][i] for q in range(n) for i in range(c) for _ in range(c)]
     flat_r = [responses[q][j] for q in range(n) for _ in range(c) for j in range(c)]
     ids, mask = pack(flat_p, flat_r, pad)
-    return mean_logprobs(model, ids, mask).view(n, c, c)
+    return mean_logprobs(model, ids, mask).view(n, c, c).cpu()

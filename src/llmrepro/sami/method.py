@@ -128,7 +128,7 @@ def loss_of(kind: str) -> Callable:
     def fn(model, batch: dict) -> torch.Tensor:
         total, n = lm.sum_logprobs(model, batch["input_ids"], batch["mask"])
         if kind == "sft":
-            diag = torch.tensor([True, False, False, True]).repeat(batch["queries"])
+            diag = torch.tensor([True, False, False, True], device=total.device).repeat(batch["queries"])
             return -total[diag].sum() / n[diag].sum()
         return Lo.loss((total / n.clamp(min=1)).view(batch["queries"], 2, 2), kind)
 

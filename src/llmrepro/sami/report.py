@@ -190,6 +190,13 @@ def report(ctx) -> None:
 
     p = ctx.params.sami
     dirs = {k: getattr(ctx.dep, k) for k in ("pretrain", "sami", "sft", "ablate", "overtrain", "judged")}
+    if "judge" in io.read_json(dirs["judged"]):  # paper scale: the LLM judge's win rates and the MI bound
+        from llmrepro.sami import full_judge
+
+        m = full_judge.metrics(dirs, p.schedule.steps)
+        publish(ctx, Report(paper="sami", metrics=m, claims=CLAIMS, scale=ctx.params.common.scale,
+                            narrative=(Path(__file__).parent / "report.md").read_text()))
+        return
     m = metrics(dirs, p.schedule.steps, p.overtrain.evaluate_at)
     c = m["claims"]
     n = len(p.schedule.steps)

@@ -38,9 +38,15 @@ def load_eval(path: Path) -> dict:
 
 
 def pretrain(p, models: Path, evals: Path, progress=None) -> dict:
-    """Per seed: the base (weak link, rho) and the instruct baseline (rho = 1), each evaluated."""
+    """Per seed: the base (weak link, rho) and the instruct baseline (rho = 1), each evaluated.
+    At paper scale: the hub's base and instruct models, evaluated."""
     from llmrepro.models import factory
     from llmrepro.models.train import save_checkpoint
+
+    if p.paper_scale is not None:
+        from llmrepro.sami import full
+
+        return full.pretrain(p, models, evals, progress)
 
     tok, ids = world(p)
     held = E.heldout(p.world, p.world_seed, p.eval)
@@ -68,6 +74,10 @@ def _base(models: Path, seed: int):
 
 def iterate(p, stage: str, models: Path, out: Path, progress=None) -> dict:
     """SAMI's iterations (or a control's, with its own loss) for every seed."""
+    if p.paper_scale is not None:
+        from llmrepro.sami import full
+
+        return full.iterate(p, ARMS[stage] if stage != "ablate" else (), out, progress)
     _, ids = world(p)
     held = E.heldout(p.world, p.world_seed, p.eval)
     runs = {}
@@ -88,7 +98,11 @@ def iterate(p, stage: str, models: Path, out: Path, progress=None) -> dict:
 
 def overtrain(p, models: Path, out: Path, progress=None) -> dict:
     """The degeneration control: SAMI on the base's own data (the size of the last
-    iteration's), trained for `factor` times the last iteration's steps."""
+    iteration's), trained for `factor` times the last iteration's steps. Not run at paper scale."""
+    if p.paper_scale is not None:
+        io.write_json(out / "runs.json", {"seeds": p.seeds, "evaluate_at": p.overtrain.evaluate_at,
+                                          "not_run": "the over-training control runs at mini scale only"})
+        return {}
     _, ids = world(p)
     held = E.heldout(p.world, p.world_seed, p.eval)
     last = p.schedule.steps[-1]

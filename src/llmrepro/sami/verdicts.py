@@ -38,7 +38,11 @@ def compare(a: dict, b: dict, rng_seed: list[int], noisy) -> dict:
 
 def judge_all(p, dirs: dict[str, Path]) -> dict:
     """{seed: {"<model>": {"base": comparison, "instruct": comparison}}}; models are
-    `instruct`, `<kind>/it<i>` and `overtrain/x<k>`."""
+    `instruct`, `<kind>/it<i>` and `overtrain/x<k>`. At paper scale, the LLM judge."""
+    if p.paper_scale is not None:
+        from llmrepro.sami import full_judge
+
+        return full_judge.judge_all(p, dirs)
     out = {}
     for s in p.seeds:
         base, inst = load(dirs["pretrain"] / f"base_s{s}.npz"), load(dirs["pretrain"] / f"instruct_s{s}.npz")

@@ -97,6 +97,9 @@ def overtrain(m: dict, out) -> None:
                    marker="s", capsize=3, label="corpus perplexity / base")
         b.axhline(1.10, color="r", ls=":", lw=1, label="+10 %")
         b.set(xscale="log", xlabel="SAMI steps on the base model's data", ylabel="ratio to the base model")
+        for ax in (a, b):
+            ax.set_xticks(xs, [str(x) for x in xs])
+            ax.minorticks_off()
         b.legend(fontsize=7)
 
 

@@ -127,3 +127,73 @@ def test_paired_bootstrap_against_a_brute_force_resample():
     boots = [d[rng.integers(0, 8, 8)].mean() for _ in range(500)]
     assert out["value"] == pytest.approx(d.mean())
     assert out["ci"] == pytest.approx(list(np.percentile(boots, [2.5, 97.5])))
+
+
+# ---- Tol, every branch (mutation testing showed them unchecked)
+
+from llmrepro.pipeline.claims import DETERMINISTIC, ESTIMATE, TIMING, Tol, counts, verdicts  # noqa: E402
+
+
+@pytest.mark.parametrize("tol,old,new,agrees", [
+    (ESTIMATE, {"value": 1.0, "ci": [0.5, 1.5]}, 1.4, True),
+    (ESTIMATE, {"value": 1.0, "ci": [0.5, 1.5]}, {"value": 1.6, "ci": [1, 2]}, False),
+    (ESTIMATE, 1.0, 1.0 + 5e-7, True),          # no interval committed: relative 1e-6
+    (ESTIMATE, 1.0, 1.0 + 2e-6, False),
+    (ESTIMATE, {"value": 1.0, "ci": [None, 2]}, 1.5, False),  # half an interval is none
+    (DETERMINISTIC, None, None, True), (DETERMINISTIC, None, 0.0, False), (DETERMINISTIC, 0.0, None, False),
+    (Tol(abs=1), True, True, True), (Tol(abs=1), True, False, False), (Tol(abs=1), 1.0, True, False),
+    (Tol(abs=1), float("nan"), float("nan"), True), (Tol(abs=1), float("inf"), float("inf"), True),
+    (Tol(abs=1), 1.0, float("nan"), False), (Tol(abs=1), float("inf"), 1.0, False),
+    (Tol(abs=0.1), 1.0, 1.09, True), (Tol(abs=0.1), 1.0, 1.11, False),
+    (Tol(rel=0.1), 10.0, 11.0, True), (Tol(rel=0.1), -10.0, -11.1, False),
+    (Tol(abs=0.1, rel=0.1), 1.0, 1.19, True), (Tol(abs=0.1, rel=0.1), 1.0, 1.21, False),
+    (TIMING, 2.0, 9.9, True), (TIMING, 2.0, 10.1, False), (TIMING, 2.0, 0.41, True), (TIMING, 2.0, 0.39, False),
+    (TIMING, 2.0, -2.0, False), (TIMING, 0.0, 0.0, True), (TIMING, 0.0, 1e-9, False),
+    (Tol(abs=0.0), 3.0, 3.0, True), (Tol(abs=0.0), 3.0, 3.0000001, False),
+])
+def test_tolerance_branches(tol, old, new, agrees):
+    assert tol.agrees(old, new) is agrees
+
+
+def test_tolerance_declarations_and_texts():
+    for bad in ({"abs": -1}, {"rel": -0.1}, {"ratio": 0.5}):
+        with pytest.raises(ValueError, match="bounds must be >= 0, ratio >= 1"):
+            Tol(**bad)
+    assert Tol(ratio=1.0).ratio == 1.0 and Tol(abs=0, rel=0).text == "exact"
+    assert (TIMING.text, ESTIMATE.text, Tol(abs=0.5, rel=0.1).text) == (
+        "ratio within 5x", "inside the committed 95% CI", "abs 0.5 + rel 0.1")
+    assert ESTIMATE.effective(1.0) is DETERMINISTIC and ESTIMATE.effective({"value": 1, "ci": [0, 2]}) is ESTIMATE
+    assert Tol(abs=1).effective(1.0) == Tol(abs=1)
+
+
+def test_timing_fields_and_tolerances_of_a_claim_set():
+    cs = ClaimSet("t", (Claim("C1", "s", (Check("speed.ratio", "<", 1), Check("r", ">", 0, tol=Tol(abs=1)),
+                                          Check("gap", ">", 0))),), timings=("speed", "a.*.secs"))
+    assert cs.is_timing("speed") and cs.is_timing("speed.ratio") and cs.is_timing("a.x.secs")
+    assert not cs.is_timing("spee") and not cs.is_timing("a.x") and not cs.is_timing("r")
+    checks = [k for _, k in cs.checks()]
+    assert [cs.tolerance(k) for k in checks] == [TIMING, Tol(abs=1), ESTIMATE]
+
+
+def test_counts_and_verdicts():
+    doc = ClaimSet("t", (Claim("C1", "s", (Check("r", ">", 0.5),)), Claim("C2", "s", (Check("r", ">", 0.9),)),
+                         Claim("C3", "s", (Check("r", ">", 0.1),)))).evaluate(M, "mini")
+    assert counts(doc) == {"reproduced": 2, "not reproduced": 1}
+    assert verdicts([doc]) == [("t", "C1", "reproduced"), ("t", "C2", "not reproduced"), ("t", "C3", "reproduced")]
+
+
+def test_lookup_metric_walks_mappings_and_lists():
+    from llmrepro.pipeline.claims import lookup_metric
+
+    m = {"a": {"b": [10, {"c": 3}]}}
+    assert lookup_metric(m, "a.b.1.c") == 3 and lookup_metric(m, "a.b.0") == 10
+    assert lookup_metric(m, "a.b.2") is None and lookup_metric(m, "a.x") is None and lookup_metric(m, "a.b.c") is None
+
+
+def test_check_declarations_are_validated():
+    with pytest.raises(ValueError, match="on='both' must be 'value' or 'ci'"):
+        Check("r", ">", 0, on="both")
+    assert Check("r", "in", (1, 2), label="L").test == "L in [1, 2]"
+    assert Check("r", ">=", 0.5, on="ci").test == "r >= 0.5 (whole 95% CI)"
+    assert Check("r", "in", (0.6, 0.62)).evaluate(M)["outcome"] == "pass"   # bounds are inclusive
+    assert Check("r", "in", (0.62, 0.7)).evaluate(M)["outcome"] == "pass"

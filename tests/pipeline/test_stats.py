@@ -56,3 +56,48 @@ def test_a_check_on_an_undefined_statistic_is_inconclusive_with_its_reason():
     out = Check("slope", ">", 0).evaluate(m)
     assert out["outcome"] == "inconclusive" and out["why"] == "x is constant: no slope"
     assert Check("nan", ">", 0).evaluate(m)["outcome"] == "inconclusive"
+
+
+# ---- exact outputs (mutation testing showed the dict keys and bounds went unchecked)
+
+def test_exact_degenerate_outputs():
+    assert bootstrap_ci([], np.mean) == {"value": None, "ci": None, "n": 0, "why": "no data"}
+    assert bootstrap_ci(np.ones(4), lambda d: float("nan"), n_boot=10) == {
+        "value": None, "ci": None, "n": 4, "why": "the statistic is undefined on this data or on most resamples"}
+    assert mean_ci([2.0]) == {"value": 2.0, "n": 1, "values": [2.0], "sd": None, "ci": None}
+    assert ols([1.0], [1.0]) == {"slope": None, "intercept": None, "r2": None, "n": 1,
+                                 "why": "1 finite point(s): a line needs 2"}
+    assert corr([1, 2], [3, 4]) == {"value": None, "n": 2, "why": "2 finite pair(s): a correlation needs 3"}
+
+
+def test_bootstrap_level_seed_and_the_half_defined_rule():
+    d = np.array([0.1, 0.5, 0.2, 0.9, 0.4, 0.3, 0.8, 0.6])
+    wide, narrow = bootstrap_ci(d, np.mean, seed=0, level=0.95), bootstrap_ci(d, np.mean, seed=0, level=0.5)
+    assert wide["ci"][0] < narrow["ci"][0] < narrow["ci"][1] < wide["ci"][1]
+    rng = np.random.default_rng(0)
+    boots = [d[rng.integers(0, 8, 8)].mean() for _ in range(2000)]
+    assert wide == {"value": d.mean(), "ci": list(np.percentile(boots, [2.5, 97.5])), "n": 8}
+    assert bootstrap_ci(d, np.mean, seed=1) != wide  # the seed is used
+    # a statistic undefined on exactly half the resamples still has an interval; on more, none
+    flip = iter([1.0, float("nan")] * 20 + [1.0])
+    half = bootstrap_ci(d, lambda x: next(flip), n_boot=40)
+    assert half["ci"] == [1.0, 1.0]
+    flip = iter([float("nan")] * 21 + [1.0] * 19 + [1.0])
+    assert bootstrap_ci(d, lambda x: next(flip), n_boot=40)["ci"] is None
+
+
+def test_paired_bootstrap_takes_integers_and_passes_its_level():
+    out = paired_bootstrap([3, 1, 4, 1, 5], [1, 1, 1, 1, 1], level=0.5, seed=2)
+    assert out == bootstrap_ci(np.array([2.0, 0, 3, 0, 4]), np.mean, seed=2, level=0.5)
+
+
+def test_corr_drops_non_finite_pairs_and_picks_its_method():
+    x, y = [1, 2, 3, 4, np.nan, 6], [1, 4, 9, 16, 5, np.inf]
+    assert corr(x, y)["n"] == 4 and corr(x, y)["value"] == pytest.approx(0.9843740, abs=1e-6)
+    assert corr(x, y, "spearman")["value"] == 1.0
+    assert "constant" in corr([1, 2, 3], [1, 1, 1])["why"] and "constant" in corr([1, 1, 1], [1, 2, 3])["why"]
+
+
+def test_mean_ci_drops_nothing_it_can_use():
+    out = mean_ci([1, 2, 3])
+    assert out["values"] == [1.0, 2.0, 3.0] and "dropped" not in out and "why" not in out

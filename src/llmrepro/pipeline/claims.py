@@ -73,8 +73,10 @@ class Tol:
             return self.effective(old).agrees(old, new)
         ov, oci = (old.get("value"), old.get("ci")) if isinstance(old, Mapping) else (old, None)
         nv = new.get("value") if isinstance(new, Mapping) else new
-        if ov is None or nv is None or isinstance(ov, bool) or isinstance(nv, bool):
-            return ov == nv
+        if ov is None or nv is None:
+            return ov is nv
+        if isinstance(ov, bool) or isinstance(nv, bool):
+            return type(ov) is type(nv) and ov == nv  # True == 1.0 in Python; not here
         ov, nv = float(ov), float(nv)
         if not (math.isfinite(ov) and math.isfinite(nv)):
             return ov == nv or (math.isnan(ov) and math.isnan(nv))

@@ -302,3 +302,4 @@ def test_c2_interval_is_the_95_percent_bootstrap():
     for level in (0.95, 0.9):
         ref = A.pooled_slope_ci(runs, n_boot=300, level=level)
         assert (m["slope_pp_per_decade"]["ci"] == ref["ci"]) == (level == 0.95)
+

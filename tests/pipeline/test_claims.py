@@ -60,3 +60,31 @@ def test_paired_bootstrap_is_seeded_and_centred():
     r1, r2 = paired_bootstrap(a, b, seed=3), paired_bootstrap(a, b, seed=3)
     assert r1 == r2
     assert r1["value"] == 1.0 and r1["ci"] == [1.0, 1.0]
+
+
+def test_every_revised_claim_keeps_its_old_check_on_the_page():
+    """A paper that lists its claim changes (CHANGES in its claims module) lists exactly its
+    revised claims, and the page shows each old check and verdict."""
+    import importlib
+
+    from llmrepro import SECTIONS
+    from llmrepro.report.pages import Report, render_page
+
+    checked = 0
+    for paper in SECTIONS:
+        try:
+            mod = importlib.import_module(f"llmrepro.{paper}.claims")
+        except ModuleNotFoundError:
+            continue
+        if not hasattr(mod, "CHANGES"):
+            continue
+        revised = {c.id for c in mod.CLAIMS.claims if c.revised}
+        assert revised == {ch.claim for ch in mod.CHANGES}, paper
+        doc = mod.CLAIMS.evaluate({}, "mini")
+        page = render_page(Report(paper=paper, metrics={}, claims=mod.CLAIMS, scale="mini", narrative="",
+                                  changes=mod.CHANGES), doc)
+        section = page.split("## Claim changes")[1]
+        for ch in mod.CHANGES:
+            assert f"| {ch.claim} | " in section and ch.old_verdict in section
+        checked += 1
+    assert checked >= 2  # attngrad and freq at least

@@ -44,7 +44,9 @@ CLAIMS = ClaimSet("freq", (
           paper_value="Let It Wag! mean drop from ImageNet: about 21 pp (replay, table below)",
           precondition=NOT_SATURATED + CONTROL_MATCHED,
           checks=(Check("mini.rare_gap_excess", ">=", 15.0, on="ci",
-                        label="rarest-decile gap (pp), Zipf worlds minus uniform controls"),)),
+                        label="rarest-decile gap (pp), Zipf worlds minus uniform controls"),),
+          revised="The raw gap passed almost by construction once accuracy sat in [20, 80] %; the gap the same "
+                  "measurement finds in uniform worlds of matched accuracy is now subtracted."),
     Claim("C4", "Causal control the paper could not run: with uniform concept frequencies at matched accuracy, "
                 "accuracy does not correlate with the true concept counts.",
           precondition=CONTROL_MATCHED,

@@ -50,7 +50,7 @@ def mini(counts: dict, zs: dict, out) -> None:
             _log_linear(ax, counts[r]["counts"]["integrated"], zs[r]["acc"], r, f"C{i}", bars=True)
         ax.axhline(zs[runs[0]]["chance"], color="k", lw=0.6, ls=":")
         ax.set(xscale="log", xlabel="counted frequency (integrated, extraction stage)", ylabel="zero-shot accuracy (%)",
-               ylim=(-2, 102), title="Zipf-CLIP mini; bars: 95% t-interval over a bin's concepts")
+               ylim=(-2, 102), title="Zipf-CLIP mini (bars: 95% CI per bin)")
         ax.legend(fontsize=7)
 
 
@@ -77,8 +77,7 @@ def rarest(counts: dict, zs: dict, out) -> None:
         colors = ["C0" if w.startswith("seed") else "C1" for w in worlds]
         ax.bar(x, v, 0.6, yerr=[lo, hi], capsize=3, color=colors)
         ax.set_xticks(x, worlds, fontsize=7)
-        ax.set(ylabel="mean − rarest-decile accuracy (pp)",
-               title="rarest decile by measured count: Zipf (blue) vs uniform (orange)")
+        ax.set(ylabel="mean − rarest-decile accuracy (pp)", title="Zipf (blue) vs uniform (orange) worlds")
 
 
 def control(counts: dict, zs: dict, out) -> None:
@@ -93,15 +92,13 @@ def control(counts: dict, zs: dict, out) -> None:
                 x = np.asarray(x, float)
                 ok = np.isfinite(x)
                 r = corr(x[ok] if what == "tagger recall" else A.log10_count(x[ok]), acc[ok])["value"]
-                ax.scatter(x[ok] if what == "tagger recall" else np.maximum(x[ok], 1), acc[ok], s=5, alpha=0.5,
-                           color=f"C{i}",
+                ax.scatter(x[ok], acc[ok], s=5, alpha=0.5, color=f"C{i}",
                            label=f"{w}: r={'–' if r is None else f'{r:.2f}'}")
-                ax.set(xlabel=what, ylabel="zero-shot accuracy (%)", xscale="linear" if what == "tagger recall"
-                       else "log")
+                ax.set(xlabel=what, ylabel="zero-shot accuracy (%)")
         for ax in axes:
             ax.legend(fontsize=6)
-        axes[0].set_title("uniform worlds: true counts", fontsize=8)
-        axes[1].set_title("measured (integrated) counts", fontsize=8)
+        axes[0].set_title("uniform worlds: true counts (r on log10)", fontsize=8)
+        axes[1].set_title("measured (integrated) counts (r on log10)", fontsize=8)
         axes[2].set_title("the tagger's per-concept recall", fontsize=8)
 
 

@@ -202,3 +202,24 @@ def test_reach_is_the_first_time_below_the_target():
     runs["fast"] = runs["fast"][:2]
     r = X.reach(runs, 1.01)
     assert r["time_ratio"]["value"] is None and r["step_fast_reaches"] is None
+
+
+def test_page_rows_take_their_numbers_from_the_metrics():
+    from llmrepro.attngrad.report import alpha_table, rows
+
+    cfg = NS(cs=[0.05, 1.0], ns=[16, 64], easy_c=0.05, hard_c=1.0, max_rank_factor=1.0, polys=["taylor"])
+    al = X.alpha_summary([_row(16, 0.05, 0.5), _row(16, 1.0, None), _row(64, 0.05, 0.4), _row(64, 1.0, 0.9)], cfg)
+    m = {"performance_target": {"n": 512, "speedup": 13.2, "target": 20.0, "max_rel_err": 1e-6},
+         "runtime": {"slope_exact": {"value": 1.9}, "slope_fast": {"value": 1.1}, "rank": 165, "degree": 3, "d": 8,
+                     "B": 0.5, "family": "uniform"},
+         "alpha": al | {"max_rank_factor": 1.0},
+         "training": {"time_ratio": 0.25, "step_fast_reaches": 3, "step_exact_reaches": 3, "degrees": [0, 2, 3]},
+         "heads": {"tiny/x": {"n": 32, "d_head": 4, **{f"{k}_{s}": 1.5 for k in ("c", "c_balanced", "c_logit")
+                                                       for s in ("min", "max", "median")}}}}
+    text = "\n".join(" ".join(r) for r in rows(m))
+    assert "real heads (tiny/x, n=32, d_head=4)" in text and "speed-up at n=512" in text
+    assert "n=16: c > 0.05" not in text and "n=64: c in (0.05, 1]" in text
+    assert "fast / exact time 0.25" in text and "Taylor degree 0–3" in text
+    table = alpha_table(m["alpha"])
+    assert "| 1.0 | none (1/1 seeds: no rank ≤ 1·n) | 0.9 |" in table
+    assert table.index("n=16") < table.index("n=64")

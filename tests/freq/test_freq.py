@@ -138,6 +138,19 @@ def test_text_index_lemmatises_and_ands_unigrams():
         X.tokens("x", "stemmed")
 
 
+def test_tagger_gradient_equals_autograd_on_the_balanced_bce():
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    Xs, y = torch.randn(30, 5, generator=g), torch.randint(0, 4, (30,), generator=g)
+    lin = torch.nn.Linear(5, 4)
+    torch.nn.functional.binary_cross_entropy_with_logits(
+        lin(Xs), torch.nn.functional.one_hot(y, 4).float(), pos_weight=torch.full((4,), 7.0)).backward()
+    ref = lin.weight.grad.clone(), lin.bias.grad.clone()
+    X.tagger_grad(lin, Xs, y, 7.0)
+    assert torch.allclose(lin.weight.grad, ref[0], atol=1e-7) and torch.allclose(lin.bias.grad, ref[1], atol=1e-7)
+
+
 def test_tagger_tags_at_the_threshold():
     import torch
 
@@ -185,27 +198,30 @@ def test_clip_text_embedding_ignores_padding():
 
 
 def test_pooled_slope_ci_equals_a_brute_force_bootstrap():
-    """The same resamples, one np.polyfit each: the interval is the 2.5th and 97.5th percentile
-    of the mean over worlds (a 90 % interval would give other numbers)."""
+    """The same resamples, one np.polyfit each: concepts within every world, then worlds; the
+    interval is the 2.5th and 97.5th percentile (a 90 % interval would give other numbers)."""
     rng = np.random.default_rng(5)
-    runs = [(rng.integers(0, 3000, 40), rng.uniform(0, 100, 40)), (rng.integers(0, 300, 30), rng.uniform(0, 100, 30))]
-    got = A.pooled_slope_ci(runs, n_boot=400, seed=7)
+    runs = [(rng.integers(0, 3000, 40), rng.uniform(0, 100, 40)), (rng.integers(0, 300, 30), rng.uniform(0, 100, 30)),
+            (rng.integers(0, 30, 35), rng.uniform(0, 100, 35))]
+    got = A.pooled_slope_ci(runs, n_boot=300, seed=7)
     draw = np.random.default_rng(7)
     xs = [np.log10(np.maximum(np.asarray(c, float), 1)) for c, _ in runs]
     ys = [np.asarray(a, float) for _, a in runs]
-    idx = [draw.integers(0, len(x), (400, len(x))) for x in xs]
-    boots = [np.mean([np.polyfit(x[i[b]], y[i[b]], 1)[0] for x, y, i in zip(xs, ys, idx)]) for b in range(400)]
+    idx = [draw.integers(0, len(x), (300, len(x))) for x in xs]
+    pick = draw.integers(0, 3, (300, 3))
+    boots = [np.mean([np.polyfit(xs[r][idx[r][b]], ys[r][idx[r][b]], 1)[0] for r in pick[b]]) for b in range(300)]
     assert got["value"] == pytest.approx(np.mean([np.polyfit(x, y, 1)[0] for x, y in zip(xs, ys)]))
     assert got["ci"] == pytest.approx(list(np.percentile(boots, [2.5, 97.5])), rel=1e-9)
     assert got["ci"] != pytest.approx(list(np.percentile(boots, [5, 95])), rel=1e-3)
-    assert got["level"] == 0.95 and got["n_boot"] == 400
+    assert got["level"] == 0.95 and got["n_boot"] == 300 and got["runs"] == 3
 
 
 def test_pooled_ci_weights_give_a_difference_of_group_means():
-    a = [([1.0, 2, 3, 4], [10.0, 20, 30, 40])]
-    b = [([1.0, 2, 3, 4], [40.0, 30, 20, 10])]
-    d = A.pooled_ci(a + b, A.pearson_rows, n_boot=100, weights=[1, -1])
-    assert d["value"] == pytest.approx(2.0) and d["per_run"] == pytest.approx([1.0, -1.0])
+    a = [[([1.0, 2, 3, 4], [10.0, 20, 30, 40])], [([1.0, 2, 3, 4], [10.0, 20, 30, 40]), ([1.0, 2, 3], [3.0, 2, 1])]]
+    d = A.pooled_ci(a, A.pearson_rows, n_boot=100, weights=[1, -1])
+    assert d["value"] == pytest.approx(1.0 - 0.0) and d["per_run"] == pytest.approx([1.0, 1.0, -1.0])
+    one = A.pooled_ci([a[0]], A.pearson_rows, n_boot=100)
+    assert one["value"] == 1.0 and one["ci"] == pytest.approx([1.0, 1.0])  # exactly linear in every resample
 
 
 def _hand_world():

@@ -53,8 +53,9 @@ def alpha(res: dict, out) -> None:
     break-even alpha*(n) as a dotted line; x marks a c where no rank <= factor*n reaches 1/n."""
     sm = res["summary"]
     factor = res["max_rank_factor"]
-    with figure(out) as (fig, ax):
-        for p, (poly, v) in enumerate(sm["polys"].items()):
+    with figure(out, size=(5.6, 4.0)) as (fig, ax):
+        order = {"taylor": 0, "chebyshev": 1}
+        for p, (poly, v) in enumerate(sorted(sm["polys"].items(), key=lambda kv: order.get(kv[0], 9))):
             cs = sorted(float(c) for c in v["table"])
             ns = sorted(int(n) for n in next(iter(v["table"].values())))
             for i, n in enumerate(ns):
@@ -70,10 +71,11 @@ def alpha(res: dict, out) -> None:
                 ax.plot(inf, [1.12 + 0.04 * p] * len(inf), "x", color=f"C{i}")
                 if p == 0:
                     ax.axhline(sm["alpha_star"][str(n)], color=f"C{i}", lw=0.8, ls=":")
-        ax.text(cs[0], 1.19, f"x: no rank ≤ {factor:g}n reaches error 1/n; dotted: break-even α* = 1 − ln d/ln n",
+        cap = "n" if factor == 1 else f"{factor:g}n"
+        ax.text(cs[0], 1.19, f"x: no rank ≤ {cap} reaches error 1/n; dotted: break-even α* = 1 − ln d/ln n",
                 fontsize=6)
         ax.set(xscale="log", xlabel="c = B² / ln n", ylabel="α = ln(rank) / ln n", ylim=(0, 1.25),
-               title="rank needed for error 1/n (d = round(½ log₂ n)); bars: min-max over seeds")
+               title="rank for error 1/n, d = round(½ log₂ n)")
         ax.legend(fontsize=6, ncol=2)
 
 

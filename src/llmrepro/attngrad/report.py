@@ -31,27 +31,33 @@ def _ns(table: dict) -> list[str]:
 def alpha_table(al: dict) -> str:
     """alpha(c) per method and n (mean over seeds), the break-even alpha* per n, and the crossing."""
     out = []
-    for poly, v in al["polys"].items():
+    for poly, v in _polys(al):
         ns = _ns(v["table"])
         out += [f"**{poly}**", "", "| c | " + " | ".join(f"n={n} (d={al['d'][n]})" for n in ns) + " |",
                 "|---" * (len(ns) + 1) + "|"]
         for c, t in sorted(v["table"].items(), key=lambda kv: float(kv[0])):
             cells = [fmt(t[n]["alpha"]) if t[n]["alpha"] is not None else
-                     f"> 1 ({t[n]['infeasible_runs']}/{t[n]['runs']} seeds: no rank ≤ {al['max_rank_factor']:g}n)"
+                     f"none ({t[n]['infeasible_runs']}/{t[n]['runs']} seeds: no rank ≤ {al['max_rank_factor']:g}·n)"
                      for n in ns]
             out.append(f"| {c} | " + " | ".join(cells) + " |")
         out.append("| α* = 1 − ln d/ln n | " + " | ".join(fmt(al["alpha_star"][n]) for n in ns) + " |")
-        out.append("| α reaches α* at c in | " + " | ".join(crossing_text(v["crossing"][n]) for n in ns) + " |")
+        out.append("| α reaches α* at | " + " | ".join(crossing_text(v["crossing"][n]) for n in ns) + " |")
         out.append("")
     return "\n".join(out)
 
 
 def crossing_text(x: dict) -> str:
     if x["lo"] is None:
-        return f"≤ {fmt(x['hi'])}"
+        return f"c ≤ {fmt(x['hi'])}"
     if x["hi"] is None:
-        return f"> {fmt(x['lo'])}"
-    return f"({fmt(x['lo'])}, {fmt(x['hi'])}]" + (f", ≈ {fmt(x['c_star'])}" if x["c_star"] is not None else "")
+        return f"c > {fmt(x['lo'])}"
+    return f"c in ({fmt(x['lo'])}, {fmt(x['hi'])}]" + (f", ≈ {fmt(x['c_star'])}" if x["c_star"] is not None else "")
+
+
+def _polys(al: dict) -> list[tuple[str, dict]]:
+    """The methods in a fixed order (metrics.json sorts its keys)."""
+    order = {"taylor": 0, "chebyshev": 1}
+    return sorted(al["polys"].items(), key=lambda kv: order.get(kv[0], 9))
 
 
 def rows(m: dict) -> list[tuple[str, str, str]]:
@@ -64,10 +70,10 @@ def rows(m: dict) -> list[tuple[str, str, str]]:
         (f"speed-up at n={t['n']}", "–", f"{t['speedup']:.0f}× (target ≥ {t['target']:.0f}×), error "
          f"{t['max_rel_err']:.1e}"),
     ]
-    for poly, v in al["polys"].items():
+    for poly, v in _polys(al):
         ns = _ns(v["table"])
         out.append((f"where α crosses α* ({poly})", "B = Θ(√log n), i.e. c = Θ(1)",
-                    "; ".join(f"n={n}: c in {crossing_text(v['crossing'][n])}" for n in ns)))
+                    "; ".join(f"n={n}: {crossing_text(v['crossing'][n])}" for n in ns)))
     out.append(("descent to 1.01× the exact final loss", "–",
                 f"fast / exact time {fmt(tr['time_ratio'] if not isinstance(tr['time_ratio'], dict) else None)} "
                 f"(steps {tr['step_fast_reaches']} / {tr['step_exact_reaches']}; Taylor degree "

@@ -98,27 +98,37 @@ def rare_gap_rows(counts: np.ndarray, acc: np.ndarray, fraction: float = 0.1) ->
     return acc.mean(1) - rare.mean(1)
 
 
-def pooled_ci(runs: Sequence[Sequence], stat: Callable[..., np.ndarray], n_boot: int = 2000, seed: int = 0,
-              level: float = 0.95, weights: Sequence[float] | None = None) -> dict:
-    """Mean over runs (worlds, seeds) of a per-concept statistic, with a percentile bootstrap
-    that resamples concepts within every run: the interval reflects which concepts each
-    world happened to draw, in every world. `runs` holds, per run, the statistic's columns
-    (equal-length sequences over that run's concepts). `weights` replace the mean by a
-    weighted sum (1/3, 1/3, 1/3, -1/3, -1/3, -1/3: a difference of two groups' means)."""
-    cols = [[np.asarray(c, float) for c in run] for run in runs]
-    if not cols or any(len(c[0]) == 0 for c in cols):
-        return {"value": None, "ci": None, "runs": len(cols), "why": "no concepts in some run"}
-    w = np.full(len(cols), 1 / len(cols)) if weights is None else np.asarray(weights, float)
-    point = np.array([stat(*(c[None, :] for c in run))[0] for run in cols])
-    if not np.isfinite(point).all():
-        return {"value": None, "ci": None, "runs": len(cols), "per_run": [None if not np.isfinite(p) else float(p)
-                                                                          for p in point],
+def _chunked(stat, run, idx: np.ndarray, rows: int = 256) -> np.ndarray:
+    """stat over the resamples idx (n_boot x n), a block of rows at a time to bound memory."""
+    return np.concatenate([stat(*(c[idx[i:i + rows]] for c in run)) for i in range(0, len(idx), rows)])
+
+
+def pooled_ci(groups: Sequence[Sequence[Sequence]], stat: Callable[..., np.ndarray], n_boot: int = 2000,
+              seed: int = 0, level: float = 0.95, weights: Sequence[float] | None = None) -> dict:
+    """A per-concept statistic averaged over the runs (worlds) of each group, summed over
+    groups with `weights` (default: one group, weight 1; (1, -1): the difference of two
+    groups' means), with a two-level percentile bootstrap: concepts are resampled within
+    every run, and runs within every group, so the interval carries both which concepts a
+    world drew and how worlds differ. A run is the statistic's columns (equal-length
+    sequences over that run's concepts)."""
+    cols = [[[np.asarray(c, float) for c in run] for run in g] for g in groups]
+    w = np.ones(len(cols)) if weights is None else np.asarray(weights, float)
+    n_runs = sum(len(g) for g in cols)
+    if not all(cols) or any(len(run[0]) == 0 for g in cols for run in g):
+        return {"value": None, "ci": None, "runs": n_runs, "why": "no concepts in some run"}
+    point = [np.array([stat(*(c[None, :] for c in run))[0] for run in g]) for g in cols]
+    flat = [float(p) for g in point for p in g]
+    if not np.isfinite(flat).all():
+        return {"value": None, "ci": None, "runs": n_runs, "per_run": [p if np.isfinite(p) else None for p in flat],
                 "why": "the statistic is undefined in some run (a constant variable)"}
     rng = np.random.default_rng(seed)
-    boots = w @ np.array([stat(*(c[idx] for c in run)) for run in cols
-                          for idx in [rng.integers(0, len(run[0]), (n_boot, len(run[0])))]])
+    boots = np.zeros(n_boot)
+    for wg, g in zip(w, cols):
+        per = np.array([_chunked(stat, run, rng.integers(0, len(run[0]), (n_boot, len(run[0])))) for run in g])
+        pick = rng.integers(0, len(g), (n_boot, len(g)))  # the runs each resample draws
+        boots += wg * np.take_along_axis(per.T, pick, 1).mean(1)
     boots = boots[np.isfinite(boots)]  # a resample with a constant variable has no value
-    out = {"value": float(w @ point), "runs": len(cols), "per_run": [float(p) for p in point],
+    out = {"value": float(sum(wg * p.mean() for wg, p in zip(w, point))), "runs": n_runs, "per_run": flat,
            "n_boot": int(len(boots)), "level": level}
     if len(boots) < n_boot // 2:
         return {**out, "ci": None, "why": "the statistic is undefined on most resamples"}
@@ -128,7 +138,7 @@ def pooled_ci(runs: Sequence[Sequence], stat: Callable[..., np.ndarray], n_boot:
 def pooled_slope_ci(runs: Sequence[tuple[Sequence, Sequence]], n_boot: int = 2000, seed: int = 0,
                     level: float = 0.95) -> dict:
     """Mean over runs of the per-decade slope of accuracy on log10(count), bootstrapped over concepts."""
-    return pooled_ci([(log10_count(c), a) for c, a in runs], slope_rows, n_boot, seed, level)
+    return pooled_ci([[(log10_count(c), a) for c, a in runs]], slope_rows, n_boot, seed, level)
 
 
 def slope_ci(counts, acc, n_boot: int = 2000, seed: int = 0) -> dict:

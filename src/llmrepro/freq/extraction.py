@@ -53,6 +53,21 @@ def text_hits(index: dict[str, set[int]], concept: str, mode: str) -> set[int]:
     return set.intersection(*posts) if posts else set()
 
 
+def tagger_grad(lin, X, y, pos_weight: float) -> None:
+    """Set lin's .grad to the gradient of the class-balanced BCE, mean over every (image,
+    concept) entry, for one-hot labels y: d/dz is sigmoid(z) off the label and
+    pos_weight * (sigmoid(z) - 1) on it. Written out, it costs a third of autograd's passes."""
+    import torch
+
+    with torch.no_grad():
+        g = torch.sigmoid(torch.addmm(lin.bias, X, lin.weight.T))
+        rows = torch.arange(len(y))
+        g[rows, y] = pos_weight * (g[rows, y] - 1)
+        g /= g.numel()
+        lin.weight.grad = g.T @ X
+        lin.bias.grad = g.sum(0)
+
+
 def train_tagger(x: np.ndarray, y: np.ndarray, n_concepts: int, steps: int, lr: float, pos_weight: float,
                  seed: int = 0):
     """One-vs-rest logistic tagger p(c | image) = sigmoid(W x + b), full-batch Adam on a
@@ -61,13 +76,11 @@ def train_tagger(x: np.ndarray, y: np.ndarray, n_concepts: int, steps: int, lr: 
 
     torch.manual_seed(seed)
     X = torch.from_numpy(x).float()
-    Y = torch.nn.functional.one_hot(torch.from_numpy(y).long(), n_concepts).float()
+    labels = torch.from_numpy(y).long()
     lin = torch.nn.Linear(X.shape[1], n_concepts)
     opt = torch.optim.Adam(lin.parameters(), lr=lr)
     for _ in range(steps):
-        opt.zero_grad()
-        torch.nn.functional.binary_cross_entropy_with_logits(
-            lin(X), Y, pos_weight=torch.full((n_concepts,), pos_weight)).backward()
+        tagger_grad(lin, X, labels, pos_weight)
         opt.step()
     return lin
 

@@ -68,7 +68,7 @@ def long_tail(counts: dict, res: dict, out) -> None:
 
 def rarest(counts: dict, zs: dict, out) -> None:
     worlds = [k for k in zs if k.startswith("seed")] + [k for k in zs if k.startswith("uniform")]
-    gaps = [A.pooled_ci([(counts[w]["counts"]["integrated"], zs[w]["acc"])], A.rare_gap_rows, 500) for w in worlds]
+    gaps = [A.pooled_ci([[(counts[w]["counts"]["integrated"], zs[w]["acc"])]], A.rare_gap_rows, 500) for w in worlds]
     with figure(out) as (fig, ax):
         x = np.arange(len(worlds))
         v = np.array([g["value"] if g["value"] is not None else np.nan for g in gaps])

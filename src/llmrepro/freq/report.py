@@ -69,12 +69,11 @@ def mini_metrics(counts: dict, zs: dict, seeds: list[int], control_seeds: list[i
                  n_boot: int = 2000) -> dict:
     runs, ctrl = [f"seed{s}" for s in seeds], [f"uniform{s}" for s in control_seeds]
     per = {name: world_metrics(counts[name], zs[name], min_bin) for name in [*runs, *ctrl]}
-    cols = lambda names, *keys: [_columns(counts, zs, n, *keys) for n in names]
-    both = [1 / len(runs)] * len(runs) + [-1 / len(ctrl)] * len(ctrl)
+    cols = lambda names, *keys: [[_columns(counts, zs, n, *keys) for n in names]]
     everywhere = [*runs, *ctrl]
     return {
         "per_world": per,
-        # C2: the Zipf worlds, measured counts; bootstrap over concepts within every world
+        # C2: the Zipf worlds, measured counts; bootstrap over worlds and over concepts within them
         "slope_pp_per_decade": A.pooled_slope_ci([(counts[r]["counts"]["integrated"], zs[r]["acc"]) for r in runs],
                                                  n_boot),
         "pearson_r": A.pooled_ci(cols(runs, "measured", "acc"), A.pearson_rows, n_boot),
@@ -86,8 +85,8 @@ def mini_metrics(counts: dict, zs: dict, seeds: list[int], control_seeds: list[i
         # C3: the rarest decile's gap, in the Zipf worlds and beyond the matched uniform controls
         "rare_gap": A.pooled_ci(cols(runs, "raw_measured", "acc"), A.rare_gap_rows, n_boot),
         "rare_gap_control": A.pooled_ci(cols(ctrl, "raw_measured", "acc"), A.rare_gap_rows, n_boot),
-        "rare_gap_excess": A.pooled_ci(cols(everywhere, "raw_measured", "acc"), A.rare_gap_rows, n_boot,
-                                       weights=both),
+        "rare_gap_excess": A.pooled_ci(cols(runs, "raw_measured", "acc") + cols(ctrl, "raw_measured", "acc"),
+                                       A.rare_gap_rows, n_boot, weights=[1, -1]),
         # C4: the uniform controls, against the generator's true counts
         "uniform": {
             "pearson_r_true": A.pooled_ci(cols(ctrl, "true", "acc"), A.pearson_rows, n_boot),

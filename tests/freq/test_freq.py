@@ -319,3 +319,14 @@ def test_c2_interval_is_the_95_percent_bootstrap():
         ref = A.pooled_slope_ci(runs, n_boot=300, level=level)
         assert (m["slope_pp_per_decade"]["ci"] == ref["ci"]) == (level == 0.95)
 
+
+
+def test_near_threshold_flags_intervals_close_to_a_threshold():
+    from llmrepro.freq.claims import CLAIMS
+    from llmrepro.freq.report import near_threshold
+
+    m = {"mini": {"rare_gap_excess": {"value": 22.1, "ci": [14.98, 28.6]},
+                  "uniform": {"pearson_r_true": {"value": 0.06, "ci": [-0.03, 0.05]}},
+                  "pearson_r": {"value": 0.72, "ci": [0.66, 0.77]}}}
+    notes = near_threshold(m, CLAIMS)
+    assert len(notes) == 1 and notes[0].startswith("C3 sits near its threshold") and "[14.98, 28.6] against 15" in notes[0]

@@ -153,6 +153,25 @@ def bins_note(mini: dict) -> str:
             f"concepts it is {fmt(mini['binned_rho_min_size']['value'])}.")
 
 
+def near_threshold(metrics: dict, claims, share: float = 0.25) -> list[str]:
+    """Interval checks with a bound closer to a threshold than `share` of the interval's width:
+    verdicts that another seed set, or another CPU, can move."""
+    from llmrepro.pipeline.claims import lookup_metric
+
+    out = []
+    for c in claims.claims:
+        for k in c.checks:
+            m = lookup_metric(metrics, k.metric)
+            ci = m.get("ci") if k.on == "ci" and isinstance(m, dict) else None
+            if not ci:
+                continue
+            thr = tuple(k.threshold) if k.op == "in" else (k.threshold,)
+            if min(abs(b - t) for b in ci for t in thr) < share * (ci[1] - ci[0]):
+                out.append(f"{c.id} sits near its threshold: {k.label} [{fmt(ci[0])}, {fmt(ci[1])}] against "
+                           f"{' and '.join(fmt(t) for t in thr)}; another seed set can move its verdict.")
+    return out
+
+
 def report(ctx) -> None:
     from llmrepro.freq.claims import CHANGES, CLAIMS
 
@@ -163,7 +182,8 @@ def report(ctx) -> None:
     metrics = {"replay": replay_metrics(rp), "mini": mini}
     publish(ctx, Report(
         paper="freq", metrics=metrics, claims=CLAIMS, scale=ctx.params.common.scale, changes=CHANGES,
-        narrative=(Path(__file__).parent / "report.md").read_text(), rows=rows(metrics), notes=[bins_note(mini)],
+        narrative=(Path(__file__).parent / "report.md").read_text(), rows=rows(metrics),
+        notes=[bins_note(mini), *near_threshold(metrics, CLAIMS)],
         figures=[("replay_log_linear.png", "Replay: accuracy against pretraining frequency, binned as in the paper "
                   "(lines) and per concept (dots), from the released data"),
                  ("mini_log_linear.png", "Zipf-CLIP: per-concept zero-shot accuracy against counted frequency, "

@@ -76,14 +76,18 @@ def test_threshold_alpha_matches_a_brute_force_search_on_a_tiny_grid():
 
 
 def test_runtime_crossover_on_a_tiny_grid():
-    rows = lambda wins: [{"n": 2**i, "fast_s": 1.0 if w else 2.0, "exact_s": 1.5} for i, w in enumerate(wins, 4)]
+    rows = lambda wins: [{"n": 2**i, "fast": {"cpu_s": 1.0 if w else 2.0, "wall_s": 3.0}, "exact": {"cpu_s": 1.5,
+                                                                                                  "wall_s": 2.0}}
+                         for i, w in enumerate(wins, 4)]
     assert X.crossover(rows([False, True, False, True, True])) == 2**7
     assert X.crossover(rows([True, True])) == 16
     assert X.crossover(rows([True, False])) is None
+    assert X.crossover(rows([True, True]), "wall_s") is None  # wall time: fast 3.0 s against 2.0 s
     # log-log slope over n >= n_from; one point has no slope
-    t = [{"n": n, "exact_s": 3e-9 * n**2} for n in (64, 128, 256, 512)]
-    assert X.loglog_slope(t, "exact_s", 128)["value"] == pytest.approx(2.0)
-    one = X.loglog_slope(t, "exact_s", 512)
+    t = [{"n": n, "exact": {"cpu_s": 3e-9 * n**2, "wall_s": 1e-6 * n}} for n in (64, 128, 256, 512)]
+    assert X.loglog_slope(t, "exact", 128)["value"] == pytest.approx(2.0)
+    assert X.loglog_slope(t, "exact", 128, "wall_s")["value"] == pytest.approx(1.0)
+    one = X.loglog_slope(t, "exact", 512)
     assert one["value"] is None and "a line needs 2" in one["why"]
 
 
@@ -92,14 +96,27 @@ def test_runtime_stage_on_a_tiny_grid():
              target_speedup=1.0)
     r = X.runtime(cfg, 0)
     assert [row["n"] for row in r["rows"]] == [32, 64]
-    assert all(len(row["exact_runs"]) == 2 for row in r["rows"])
+    assert all(len(row[k]["cpu_runs"]) == len(row[k]["wall_runs"]) == 2 for row in r["rows"] for k in ("exact", "fast"))
     assert r["max_rel_err"] < 1e-2 and r["fast_wins_from_crossover"] == (r["crossover_n"] is not None)
 
 
 def test_timer_warms_up_once_and_takes_the_median():
     calls = []
-    out, med, times = X._timed(lambda: calls.append(1) or len(calls), 3)
-    assert len(calls) == 4 and out == 4 and len(times) == 3 and med == sorted(times)[1]
+    out, t = X._timed(lambda: calls.append(1) or len(calls), 3)
+    assert len(calls) == 4 and out == 4
+    assert len(t["cpu_runs"]) == len(t["wall_runs"]) == 3
+    assert t["cpu_s"] == sorted(t["cpu_runs"])[1] and t["wall_s"] == sorted(t["wall_runs"])[1]
+    X._timed(lambda: calls.append(1), 2, warmup=False)
+    assert len(calls) == 6
+
+
+def test_clock_counts_cpu_work_not_waiting():
+    import time
+
+    clock = X.Clock()
+    time.sleep(0.05)
+    cpu, wall = clock.read()
+    assert wall >= 0.05 and cpu < 0.02
 
 
 def _tiny(kind: str):
@@ -191,14 +208,15 @@ def test_training_demo_descends_and_times_both():
 
 
 def test_reach_is_the_first_time_below_the_target():
-    runs = {"exact": [{"t": 0.0, "step": 0, "loss": 10.0}, {"t": 1.0, "step": 1, "loss": 2.0},
-                      {"t": 2.0, "step": 2, "loss": 1.005}, {"t": 3.0, "step": 3, "loss": 1.0}],
-            "fast": [{"t": 0.0, "step": 0, "loss": 10.0}, {"t": 0.1, "step": 1, "loss": 1.2},
-                     {"t": 0.2, "step": 2, "loss": 1.01}, {"t": 0.3, "step": 3, "loss": 1.0}]}
+    curve = lambda ts, walls, losses: [{"t": t, "t_wall": w, "step": i, "loss": v}
+                                       for i, (t, w, v) in enumerate(zip(ts, walls, losses))]
+    runs = {"exact": curve([0.0, 1.0, 2.0, 3.0], [0.0, 2.0, 4.0, 6.0], [10.0, 2.0, 1.005, 1.0]),
+            "fast": curve([0.0, 0.1, 0.2, 0.3], [0.0, 0.1, 0.2, 0.3], [10.0, 1.2, 1.01, 1.0])}
     r = X.reach(runs, 1.01)
     assert r["target_loss"] == pytest.approx(1.01)
     assert (r["exact_time_to_target_s"], r["fast_time_to_target_s"]) == (2.0, 0.2)
     assert r["time_ratio"] == pytest.approx(0.1) and (r["step_exact_reaches"], r["step_fast_reaches"]) == (2, 2)
+    assert r["time_ratio_wall"] == pytest.approx(0.05)
     runs["fast"] = runs["fast"][:2]
     r = X.reach(runs, 1.01)
     assert r["time_ratio"]["value"] is None and r["step_fast_reaches"] is None
@@ -209,17 +227,21 @@ def test_page_rows_take_their_numbers_from_the_metrics():
 
     cfg = NS(cs=[0.05, 1.0], ns=[16, 64], easy_c=0.05, hard_c=1.0, max_rank_factor=1.0, polys=["taylor"])
     al = X.alpha_summary([_row(16, 0.05, 0.5), _row(16, 1.0, None), _row(64, 0.05, 0.4), _row(64, 1.0, 0.9)], cfg)
-    m = {"performance_target": {"n": 512, "speedup": 13.2, "target": 20.0, "max_rel_err": 1e-6},
-         "runtime": {"slope_exact": {"value": 1.9}, "slope_fast": {"value": 1.1}, "rank": 165, "degree": 3, "d": 8,
-                     "B": 0.5, "family": "uniform"},
+    m = {"performance_target": {"n": 512, "speedup": 13.2, "speedup_cpu": 15.0, "target": 20.0,
+                                "max_rel_err": 1e-6},
+         "runtime": {"slope_exact": {"value": 1.9}, "slope_fast": {"value": 1.1}, "slope_exact_wall": {"value": 2.1},
+                     "slope_fast_wall": {"value": 1.2}, "rank": 165, "degree": 3, "d": 8, "B": 0.5,
+                     "family": "uniform"},
          "alpha": al | {"max_rank_factor": 1.0},
-         "training": {"time_ratio": 0.25, "step_fast_reaches": 3, "step_exact_reaches": 3, "degrees": [0, 2, 3]},
+         "training": {"time_ratio": 0.25, "time_ratio_wall": 0.3, "step_fast_reaches": 3, "step_exact_reaches": 3,
+                      "degrees": [0, 2, 3]},
          "heads": {"tiny/x": {"n": 32, "d_head": 4, **{f"{k}_{s}": 1.5 for k in ("c", "c_balanced", "c_logit")
                                                        for s in ("min", "max", "median")}}}}
     text = "\n".join(" ".join(r) for r in rows(m))
     assert "real heads (tiny/x, n=32, d_head=4)" in text and "speed-up at n=512" in text
     assert "n=16: c > 0.05" not in text and "n=64: c in (0.05, 1]" in text
-    assert "fast / exact time 0.25" in text and "Taylor degree 0–3" in text
+    assert "fast / exact CPU time 0.25 (wall 0.3)" in text and "Taylor degree 0–3" in text
+    assert "log-log slope 1.9 in CPU time (2.1 in wall time)" in text and "15× in CPU time, 13× in wall time" in text
     table = alpha_table(m["alpha"])
     assert "| 1.0 | none (1/1 seeds: no rank ≤ 1·n) | 0.9 |" in table
     assert table.index("n=16") < table.index("n=64")

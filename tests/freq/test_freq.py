@@ -329,4 +329,5 @@ def test_near_threshold_flags_intervals_close_to_a_threshold():
                   "uniform": {"pearson_r_true": {"value": 0.06, "ci": [-0.03, 0.05]}},
                   "pearson_r": {"value": 0.72, "ci": [0.66, 0.77]}}}
     notes = near_threshold(m, CLAIMS)
-    assert len(notes) == 1 and notes[0].startswith("C3 sits near its threshold") and "[14.98, 28.6] against 15" in notes[0]
+    assert len(notes) == 1 and notes[0].startswith("C3 sits near its threshold")
+    assert "[14.98, 28.6] against 15" in notes[0]

@@ -8,26 +8,32 @@ BEFORE = "96c4b20"  # the commit whose reports/attngrad/claims.json holds the ol
 SMOLLM2 = "heads.smollm2/shakespeare"
 
 # Wall-clock fields: not byte-stable between runs, compared as ratios by `llmrepro verify`.
-TIMINGS = ("runtime.rows.*.exact_s", "runtime.rows.*.fast_s", "runtime.slope_exact", "runtime.slope_fast",
-           "runtime.crossover_n", "performance_target.exact_s", "performance_target.fast_s",
-           "performance_target.speedup", "training.exact_time_to_target_s", "training.fast_time_to_target_s",
-           "training.time_ratio", "training.exact_total_s", "training.fast_total_s")
+TIMINGS = ("runtime.rows.*.exact_s", "runtime.rows.*.fast_s", "runtime.rows.*.exact_cpu_s", "runtime.rows.*.fast_cpu_s",
+           "runtime.slope_exact", "runtime.slope_fast", "runtime.crossover_n", "runtime.slope_exact_wall",
+           "runtime.slope_fast_wall", "runtime.crossover_n_wall", "runtime.fast_wins_from_crossover",
+           "performance_target.exact_s", "performance_target.fast_s", "performance_target.speedup",
+           "performance_target.exact_cpu_s", "performance_target.fast_cpu_s", "performance_target.speedup_cpu",
+           "training.exact_time_to_target_s", "training.fast_time_to_target_s", "training.time_ratio",
+           "training.time_ratio_wall", "training.exact_total_s", "training.fast_total_s",
+           "training.exact_total_wall_s", "training.fast_total_wall_s")
 
 CLAIMS = ClaimSet("attngrad", (
     Claim("C1", "Below the threshold the gradient is almost linear in n: exact time grows like n^2, the "
                 "polynomial-method gradient near-linearly, and the fast one wins from a crossover on, with "
                 "error <= 1e-3.",
           paper_value="n^{1+o(1)} vs O(n^2 d) (Thm 1.6)",
-          # Slopes come from wall-clock times: on a loaded or different CPU they move by up to ~0.3
-          # (the n^2 term is memory-bound at small n); the thresholds leave that much room.
+          # Slopes come from process CPU times: a loaded machine moved the wall-time slope of the exact
+          # gradient from 2.16 (idle) to 2.02-2.50 (load 11 on 2 cores), its CPU-time slope far less; the
+          # tolerance allows another CPU's cache sizes to move it by 0.3.
           checks=(Check("runtime.slope_exact.value", "in", (1.8, 2.3), label="log-log slope, exact",
                         tol=Tol(abs=0.3)),
                   Check("runtime.slope_fast.value", "<=", 1.3, label="log-log slope, fast", tol=Tol(abs=0.3)),
                   Check("runtime.fast_wins_from_crossover", "==", True, label="fast < exact for all n >= crossover"),
                   Check("runtime.max_rel_err", "<=", 1e-3, label="max relative error", tol=Tol(rel=1e-3))),
-          note="Depends on wall-clock timing (medians of warm repeats at the stage's thread count).",
-          revised="Instances changed from +-B entries (rank <= sqrt(n) by construction) to uniform entries; the "
-                  "checks and thresholds are unchanged."),
+          note="Depends on timing: process CPU time, medians of warm repeats at the stage's thread count.",
+          revised="Instances changed from +-B entries (rank <= sqrt(n) by construction) to uniform entries, and "
+                  "times are process CPU time (wall time, which counts a shared machine's load, is reported "
+                  "beside it); the checks and thresholds are unchanged."),
     Claim("C2", "The cost of the polynomial method is governed by c = B^2/ln n: the rank exponent alpha it needs "
                 "for error 1/n rises with c, stays below the flop break-even alpha* = 1 - ln d/ln n (fast cheaper "
                 "than exact) at small c, and crosses it as c grows, for Taylor and Chebyshev features alike: at "
@@ -48,10 +54,11 @@ CLAIMS = ClaimSet("attngrad", (
                 "in less wall-clock time.",
           checks=(Check("training.time_ratio", "<", 1.0,
                         label="fast / exact time to reach 1.01x the exact final loss", tol=Tol(ratio=5.0)),),
-          note="Depends on wall-clock timing (gradient and update only; the loss is logged untimed).",
+          note="Depends on timing: process CPU time of gradient and update (the loss is logged untimed); "
+               "the wall-time ratio is reported beside it.",
           revised="The fast run reached the exact run's final loss only at the last step, by 1.3e-12 relative; the "
-                  "target is now 1.01x that loss for both runs, and the fast run's Taylor degree follows the "
-                  "current X instead of the target X*."),
+                  "target is now 1.01x that loss for both runs, the fast run's Taylor degree follows the "
+                  "current X instead of the target X*, and the clock is process CPU time."),
     Claim("C4", "Real LLM attention heads sit outside the easy regime: every head's entry bound, and the median "
                 "head's largest causal logit after RoPE, are beyond the hard end of C2 (c = 1).",
           paper_value="(the notes expect c far above the threshold for real models)",
@@ -70,7 +77,9 @@ CLAIMS = ClaimSet("attngrad", (
 CHANGES = (
     ClaimChange("C1", "same four checks, on +-B instances (d = 8, rank <= 2^8)", "reproduced",
                 "slopes 2.158 / 0.797, crossover n = 1024, max error 2.4e-05",
-                "The +-B instances have at most 2^d distinct rows; the inputs changed, the checks did not.", BEFORE),
+                "The +-B instances have at most 2^d distinct rows; the inputs changed, the checks did not. Wall time "
+                "on a shared machine measures the neighbours too (the exact slope read 2.50 at load 11 in a first "
+                "rerun): the checks read process CPU time now.", BEFORE),
     ClaimChange("C2", "alpha >= 1 or no rank <= 4n, for c >= 0.3 (with: alpha monotone in c; spread over n <= 0.2; "
                       "alpha(0.05) < 0.7)", "not reproduced",
                 "alpha at c = 0.3: 0.934 (n=256), 1.033 (n=1024), 1.024 (n=4096); other checks passed "

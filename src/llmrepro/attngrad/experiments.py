@@ -21,31 +21,45 @@ def _sync() -> None:
         torch.cuda.synchronize()
 
 
-def _timed(fn, repeats: int, warmup: bool = True) -> tuple[Any, float, list[float]]:
-    """Median wall time of `repeats` calls, after one untimed warm-up call (first-call
-    allocations and lazy initialisation would otherwise land in the first repeat)."""
+class Clock:
+    """Process CPU time (every thread's work, what the algorithm costs) and wall time (what
+    a user waits, which on a shared machine also counts the neighbours' load)."""
+
+    def __init__(self):
+        _sync()
+        self.cpu, self.wall = time.process_time(), time.perf_counter()
+
+    def read(self) -> tuple[float, float]:
+        _sync()
+        return time.process_time() - self.cpu, time.perf_counter() - self.wall
+
+
+def _timed(fn, repeats: int, warmup: bool = True) -> tuple[Any, dict[str, Any]]:
+    """Median CPU and wall time of `repeats` calls, after one untimed warm-up call
+    (first-call allocations and lazy initialisation would otherwise land in the first repeat)."""
     if warmup:
         fn()
-    times, out = [], None
+    cpu, wall, out = [], [], None
     for _ in range(repeats):
-        _sync()
-        t0 = time.perf_counter()
+        clock = Clock()
         out = fn()
-        _sync()
-        times.append(time.perf_counter() - t0)
-    return out, statistics.median(times), times
+        c, w = clock.read()
+        cpu.append(c)
+        wall.append(w)
+    return out, {"cpu_s": statistics.median(cpu), "wall_s": statistics.median(wall), "cpu_runs": cpu,
+                 "wall_runs": wall}
 
 
-def crossover(rows: list[dict]) -> int | None:
-    """The smallest n from which the fast gradient is faster at every larger n measured."""
-    wins = [r["fast_s"] < r["exact_s"] for r in rows]
+def crossover(rows: list[dict], key: str = "cpu_s") -> int | None:
+    """The smallest n from which the fast gradient is cheaper at every larger n measured."""
+    wins = [r["fast"][key] < r["exact"][key] for r in rows]
     return next((rows[i]["n"] for i in range(len(rows)) if all(wins[i:])), None)
 
 
-def loglog_slope(rows: list[dict], key: str, n_from: int) -> dict:
+def loglog_slope(rows: list[dict], kind: str, n_from: int, key: str = "cpu_s") -> dict:
     """OLS slope of ln(time) on ln(n) over the rows with n >= n_from (None + why if undefined)."""
     fit = [r for r in rows if r["n"] >= n_from]
-    f = ols(np.log([r["n"] for r in fit]), np.log([r[key] for r in fit]))
+    f = ols(np.log([r["n"] for r in fit]), np.log([r[kind][key] for r in fit]))
     return {"value": f["slope"], **({"why": f["why"]} if f["slope"] is None else {})}
 
 
@@ -56,22 +70,26 @@ def runtime(cfg, seed: int, device: str = "cpu", progress=None) -> dict[str, Any
     ns = list(cfg.ns)
     for n in progress(ns, desc="runtime") if progress else ns:
         inst = make(cfg.family, n, cfg.d, cfg.B, seed, device)
-        exact, t_exact, te = _timed(lambda: G.exact_grad(*inst.args()), cfg.repeats)
-        fast, t_fast, tf = _timed(lambda: G.fast_grad(*inst.args(), degree), cfg.repeats)
-        rows.append({"n": n, "exact_s": t_exact, "fast_s": t_fast, "exact_runs": te, "fast_runs": tf,
-                     "rel_err": G.rel_err(fast, exact)})
+        exact, t_exact = _timed(lambda: G.exact_grad(*inst.args()), cfg.repeats)
+        fast, t_fast = _timed(lambda: G.fast_grad(*inst.args(), degree), cfg.repeats)
+        rows.append({"n": n, "exact": t_exact, "fast": t_fast, "rel_err": G.rel_err(fast, exact)})
     cross = crossover(rows)
     # The performance target: one large n, exact once and without its own warm-up (it is the
     # slow side, and the sweep above has already warmed the same code at n/2).
     inst = make(cfg.family, cfg.target_n, cfg.d, cfg.B, seed, device)
-    exact, t_exact, _ = _timed(lambda: G.exact_grad(*inst.args()), 1, warmup=False)
-    fast, t_fast, _ = _timed(lambda: G.fast_grad(*inst.args(), degree), cfg.repeats)
-    target = {"n": cfg.target_n, "exact_s": t_exact, "fast_s": t_fast, "speedup": t_exact / t_fast,
+    exact, t_exact = _timed(lambda: G.exact_grad(*inst.args()), 1, warmup=False)
+    fast, t_fast = _timed(lambda: G.fast_grad(*inst.args(), degree), cfg.repeats)
+    target = {"n": cfg.target_n, "exact_s": t_exact["wall_s"], "fast_s": t_fast["wall_s"],
+              "speedup": t_exact["wall_s"] / t_fast["wall_s"], "exact_cpu_s": t_exact["cpu_s"],
+              "fast_cpu_s": t_fast["cpu_s"], "speedup_cpu": t_exact["cpu_s"] / t_fast["cpu_s"],
               "max_rel_err": G.rel_err(fast, exact), "target": cfg.target_speedup}
     return {"degree": degree, "rank": G.rank(cfg.d, degree), "d": cfg.d, "B": cfg.B, "family": cfg.family,
             "c_max": cfg.B**2 / math.log(min(ns)), "rows": rows,
-            "slope_exact": loglog_slope(rows, "exact_s", cfg.slope_from),
-            "slope_fast": loglog_slope(rows, "fast_s", cfg.slope_from), "crossover_n": cross,
+            "slope_exact": loglog_slope(rows, "exact", cfg.slope_from),
+            "slope_fast": loglog_slope(rows, "fast", cfg.slope_from), "crossover_n": cross,
+            "slope_exact_wall": loglog_slope(rows, "exact", cfg.slope_from, "wall_s"),
+            "slope_fast_wall": loglog_slope(rows, "fast", cfg.slope_from, "wall_s"),
+            "crossover_n_wall": crossover(rows, "wall_s"),
             "max_rel_err": max(r["rel_err"] for r in rows), "fast_wins_from_crossover": cross is not None,
             "performance_target": target}
 
@@ -187,8 +205,8 @@ def alpha_summary(rows: list[dict], cfg) -> dict[str, Any]:
 def training(cfg, seed: int, device: str = "cpu", progress=None) -> dict[str, Any]:
     """(c) Gradient descent on L(X) towards a planted X*, with the fast and the exact
     gradient, timing the gradient and update (and, for the fast one, choosing its Taylor
-    degree from the current X); the loss is logged untimed. The comparison is the time
-    each needs to reach 1.01x the exact run's final loss."""
+    degree from the current X) in CPU time, with wall time beside it; the loss is logged
+    untimed. The comparison is the time each needs to reach 1.01x the exact run's final loss."""
     inst = make("gaussian", cfg.n, cfg.d, cfg.B, seed, device)
     g = torch.Generator().manual_seed(seed + 1)
     X_star = torch.eye(cfg.d, dtype=torch.float64) + cfg.target_scale * torch.randn(cfg.d, cfg.d, generator=g,
@@ -201,12 +219,11 @@ def training(cfg, seed: int, device: str = "cpu", progress=None) -> dict[str, An
     G.exact_grad(torch.zeros(cfg.d, cfg.d, dtype=torch.float64, device=device), *args)  # warm-up, untimed
     for kind in ("exact", "fast"):
         X = torch.zeros(cfg.d, cfg.d, dtype=torch.float64, device=device)
-        clock, curve = 0.0, []
-        curve.append({"t": 0.0, "step": 0, "loss": float(G.loss(X, *args))})
+        cpu = wall = 0.0
+        curve = [{"t": 0.0, "t_wall": 0.0, "step": 0, "loss": float(G.loss(X, *args))}]
         steps = range(1, cfg.steps + 1)
         for step in progress(steps, desc=f"descent {kind}") if progress else steps:
-            _sync()
-            t0 = time.perf_counter()
+            clock = Clock()
             if kind == "exact":
                 grad = G.exact_grad(X, *args)
             else:
@@ -214,27 +231,32 @@ def training(cfg, seed: int, device: str = "cpu", progress=None) -> dict[str, An
                 grad = G.fast_grad(X, *args, deg)
                 degrees.append(deg)
             X = X - cfg.lr * grad
-            _sync()
-            clock += time.perf_counter() - t0
-            curve.append({"t": clock, "step": step, "loss": float(G.loss(X, *args))})
+            c, w = clock.read()
+            cpu, wall = cpu + c, wall + w
+            curve.append({"t": cpu, "t_wall": wall, "step": step, "loss": float(G.loss(X, *args))})
         runs[kind] = curve
     return {"n": cfg.n, "d": cfg.d, "degrees": degrees, "max_rank": G.rank(cfg.d, max(degrees)), "runs": runs,
             **reach(runs, cfg.target_factor)}
 
 
 def reach(runs: dict[str, list[dict]], factor: float) -> dict[str, Any]:
-    """Time for each run to reach `factor` x the exact run's final loss, and their ratio."""
+    """Time (CPU; wall beside it) for each run to reach `factor` x the exact run's final loss,
+    and their ratio."""
     target = factor * runs["exact"][-1]["loss"]
-    t = {k: next((p["t"] for p in c if p["loss"] <= target), None) for k, c in runs.items()}
+    first = {k: next((p for p in c if p["loss"] <= target), None) for k, c in runs.items()}
+    t = {k: p["t"] if p else None for k, p in first.items()}
+    tw = {k: p.get("t_wall") if p else None for k, p in first.items()}
     ratio = t["fast"] / t["exact"] if t["fast"] is not None and t["exact"] else None
     return {"target_factor": factor, "target_loss": target, "exact_time_to_target_s": t["exact"],
             "fast_time_to_target_s": t["fast"],
             "time_ratio": ratio if ratio is not None else {"value": None, "why": "a run never reached the target"},
+            "time_ratio_wall": tw["fast"] / tw["exact"] if tw["fast"] is not None and tw["exact"] else None,
             "step_exact_reaches": next(p["step"] for p in runs["exact"] if p["loss"] <= target),
             "step_fast_reaches": next((p["step"] for p in runs["fast"] if p["loss"] <= target), None),
             "loss_start": runs["exact"][0]["loss"], "loss_exact_final": runs["exact"][-1]["loss"],
             "loss_fast_final": runs["fast"][-1]["loss"], "exact_total_s": runs["exact"][-1]["t"],
-            "fast_total_s": runs["fast"][-1]["t"]}
+            "fast_total_s": runs["fast"][-1]["t"], "exact_total_wall_s": runs["exact"][-1].get("t_wall"),
+            "fast_total_wall_s": runs["fast"][-1].get("t_wall")}
 
 
 def _qk_hooks(model):

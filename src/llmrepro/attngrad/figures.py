@@ -28,7 +28,7 @@ def runtime(res: dict, out) -> None:
                     va="bottom")
         if res["crossover_n"]:
             ax.axvline(res["crossover_n"], color="grey", lw=0.6, ls="--")
-        ax.set(xscale="log", yscale="log", xlabel="n", ylabel="CPU seconds (median; bars: min-max of repeats)",
+        ax.set(xscale="log", yscale="log", xlabel="n", ylabel="CPU s (median; bars: min-max)",
                title=f"d={res['d']}, B={res['B']}, {res['family']} instances")
         ax.legend(fontsize=7)
 
@@ -39,12 +39,15 @@ def error_vs_b(res: dict, out) -> None:
         for i, g in enumerate(degrees):
             for poly, ls in (("taylor", "-"), ("chebyshev", "--")):
                 rs = [r for r in res["rows"] if r["degree"] == g and r["poly"] == poly]
-                if rs:
-                    ax.semilogy([r["B"] for r in rs], [max(r["rel_err"], 1e-16) for r in rs], ls, marker="o", ms=3,
+                if rs:  # no value: the polynomial's row sums were not all positive (x at 1)
+                    ax.semilogy([r["B"] for r in rs], [np.nan if r["rel_err"] is None else max(r["rel_err"], 1e-16)
+                                                       for r in rs], ls, marker="o", ms=3,
                                 color=f"C{i}", label=f"{poly} g={g} (rank {rs[0]['rank']})")
+                    bad = [r["B"] for r in rs if r["rel_err"] is None]
+                    ax.plot(bad, [1.0] * len(bad), "x", color=f"C{i}")
         ax.axvline(res["sqrt_ln_n"], color="k", lw=0.6, ls=":")
         ax.text(res["sqrt_ln_n"], 1e-12, " √ln n", fontsize=7)
-        ax.set(xlabel="entry bound B", ylabel="relative max error of dL/dX",
+        ax.set(xlabel="entry bound B", ylabel="relative max error of dL/dX (x: no softmax)",
                title=f"n={res['n']}, d={res['d']}, {res.get('family', 'hard')} instances")
         ax.legend(fontsize=6, ncol=2)
 
@@ -64,8 +67,8 @@ def alpha(res: dict, out) -> None:
                 lo = [v["table"][str(c)][str(n)]["worst_high"] for c in cs]
                 hi = [v["table"][str(c)][str(n)]["worst_low"] for c in cs]
                 y = np.array([np.nan if a is None else a for a in ys])
-                err = [np.nan_to_num(y - np.array([np.nan if a is None else a for a in lo])),
-                       np.nan_to_num(np.array([np.nan if a is None else a for a in hi]) - y)]
+                err = [np.nan_to_num(y - np.array([np.nan if a is None else a for a in lo])).clip(0),
+                       np.nan_to_num(np.array([np.nan if a is None else a for a in hi]) - y).clip(0)]
                 ax.errorbar(cs, y, yerr=err, fmt="o-" if p == 0 else "s--", ms=3, capsize=2, color=f"C{i}",
                             label=f"{poly}, n={n}")
                 inf = [c for c, a in zip(cs, ys) if a is None]

@@ -136,12 +136,12 @@ def rows(metrics: dict) -> list[tuple[str, str, str]]:
     u = mini["uniform"]
     out += [("Let It Wag! drop from ImageNet", "≈ 21 pp", f"{fmt(rp['let_it_wag']['mean_drop_pp'])} pp over "
              f"{rp['let_it_wag']['models']} models (replay)"),
-            ("mini: per-concept r / binned ρ (paper-style)", "–",
+            ("Zipf-CLIP: per-concept r / binned ρ (paper-style)", "–",
              f"{fmt(mini['pearson_r']['value'])} / {fmt(mini['binned_rho']['value'])}"),
-            ("mini: slope", f"{lo:.1f}–{hi:.1f} pp/decade (replay, classification pairs)",
+            ("Zipf-CLIP: slope", f"{lo:.1f}–{hi:.1f} pp/decade (replay, classification pairs)",
              f"{fmt(mini['slope_pp_per_decade']['value'])} pp/decade; not comparable across regimes, "
              "compare signs and r"),
-            ("mini: uniform controls, r against true / measured counts", "– (not runnable on web data)",
+            ("Zipf-CLIP: uniform controls, r against true / measured counts", "– (not runnable on web data)",
              f"{fmt(u['pearson_r_true']['value'])} / {fmt(u['pearson_r_measured']['value'])} at mean accuracy "
              f"{fmt(u['mean_acc']['value'])} % (Zipf worlds: {fmt(mini['mean_acc']['value'])} %)")]
     return out

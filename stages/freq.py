@@ -12,7 +12,7 @@ MODELS = "models/freq/"
 
 @paper.stage(params=["freq.source", "freq.replay"], outs={"released": RELEASED}, light=True)
 def download(ctx):
-    """Fetch the paper's released counts and per-concept accuracies at the pinned commit."""
+    """Fetch the paper's released counts, per-concept accuracies and vector figures at the pinned commit."""
     from llmrepro import io
     from llmrepro.data.sources import fetch_github
     from llmrepro.freq.replay import files
@@ -25,20 +25,21 @@ def download(ctx):
 @paper.stage(deps={"released": RELEASED},
              params=["freq.replay"], outs={"result": "data/freq/replay.json"}, light=True)
 def replay(ctx):
-    """Recompute the paper's binned rho, the per-concept statistics and the Let It Wag! gap."""
+    """Recompute the binned rho that the authors' figures print, the per-concept statistics and the Let It Wag! gap."""
     from llmrepro import io
     from llmrepro.freq.replay import replay as run
 
     io.write_json(ctx.out.result, run(ctx.dep.released, ctx.params.freq.replay))
 
 
-@paper.stage(params=["freq.mini.world", "freq.mini.seeds"], outs={"worlds": WORLDS})
+@paper.stage(params=["freq.mini.world", "freq.mini.seeds", "freq.mini.control"], outs={"worlds": WORLDS})
 def world(ctx):
-    """Seeded Zipf image-text worlds (one per seed) and a uniform-frequency control."""
+    """Seeded Zipf image-text worlds (one per seed) and uniform-frequency controls (one per control seed)."""
     from llmrepro.freq.experiment import make_worlds
 
-    ctx.record_seeds(ctx.params.freq.mini.seeds)
-    make_worlds(ctx.params.freq.mini, ctx.out.worlds)
+    p = ctx.params.freq.mini
+    ctx.record_seeds([*p.seeds, *p.control.seeds])
+    make_worlds(p, ctx.out.worlds)
 
 
 @paper.stage(deps={"worlds": WORLDS},
@@ -58,8 +59,9 @@ def train(ctx):
     """A tiny CLIP (CLIPTextModel + MLP image tower) per world, symmetric InfoNCE."""
     from llmrepro.freq.experiment import train_all
 
-    ctx.record_seeds(ctx.params.freq.mini.seeds)
-    train_all(ctx.params.freq.mini, ctx.dep.worlds, ctx.out.models, ctx.progress)
+    p = ctx.params.freq.mini
+    ctx.record_seeds([*p.seeds, *p.control.seeds])
+    train_all(p, ctx.dep.worlds, ctx.out.models, ctx.progress)
 
 
 @paper.stage(deps={"worlds": WORLDS, "models": MODELS}, params=["freq.mini"],
@@ -79,8 +81,8 @@ paper.figures(RESULTS, {"replay": "reports/freq/replay_log_linear.png", "mini": 
                         "tail": "reports/freq/long_tail.png", "wag": "reports/freq/rarest_decile.png",
                         "control": "reports/freq/uniform_control.png"},
               desc="Replay and mini log-linear plots, long tail, rarest decile, uniform control")
-paper.report(RESULTS, params=["freq.mini.seeds"],
-             desc="Claims C1-C5 and the paper's page")
+paper.report(RESULTS, params=["freq.mini.seeds", "freq.mini.control", "freq.mini.min_bin", "freq.mini.n_boot"],
+             desc="Claims C1-C6 and the paper's page")
 
 
 if __name__ == "__main__":

@@ -147,9 +147,26 @@ def build(dest: Path) -> Path:
     return dest
 
 
+def legend_pdf(path: Path, entries: list[tuple[str, float]]) -> None:
+    """A log-linear figure with the paper's legend entries "<label>, rho=<value>**"."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    for label, rho in entries:
+        ax.plot([1, 10, 100], [10, 20, 30], "o-", label=f"{label}, $\\rho$={rho:.2f}**")
+    ax.set(xscale="log", xlabel="Pre-training Concept Frequency")
+    ax.legend()
+    fig.savefig(path, format="pdf", metadata={"CreationDate": None})
+    plt.close(fig)
+
+
 def released_freq(dest: Path, root: Path, scale: str = "smoke") -> None:
     """Files in the layout and format of bethgelab/frequency_determines_performance, for the
-    replay pairs at `scale`: six classes per dataset, random counts and accuracies."""
+    replay pairs at `scale`: six classes per dataset, random counts and accuracies, and
+    vector figures whose legends print the pairs' legend_rho (as matplotlib writes them)."""
     from llmrepro.freq.replay import DATASETS, files
     from llmrepro.pipeline import params as P
 
@@ -160,6 +177,9 @@ def released_freq(dest: Path, root: Path, scale: str = "smoke") -> None:
     for rel in files(cfg.replay):
         path = base / rel
         path.parent.mkdir(parents=True, exist_ok=True)
+        if rel.endswith(".pdf"):
+            legend_pdf(path, [(p.label or p.model, p.legend_rho) for p in cfg.replay.pairs if p.figure == rel])
+            continue
         ds = path.name.split("_")[0]
         names = ["airplane"] + [f"{ds}-c{i}" for i in range(5)]  # cifar10 calls it "plane" in its results
         if rel.startswith("search_counts/"):

@@ -72,6 +72,44 @@ def test_taylor_degree_from_the_remainder_bound():
         G.taylor_degree(50.0, 1e-9)
 
 
+def test_uniform_instances_have_no_sqrt_n_rank_structure():
+    # d = log2(n)/2 as in (b2): +-B entries allow only 2^d = sqrt(n) distinct rows, so exp(S)
+    # has rank <= sqrt(n) whatever B; uniform entries give n distinct rows and a rank above sqrt(n)
+    n, d = 256, 4
+    B = math.sqrt(1.0 * math.log(n))  # c = 1
+    ranks = {}
+    for family in ("uniform", "hard"):
+        inst = make(family, n, d, B, seed=0)
+        rows = len({tuple(r) for r in inst.A1.tolist()})
+        S = inst.A1 @ inst.A2.T / d
+        ranks[family] = (rows, int(torch.linalg.matrix_rank(torch.exp(S), rtol=1e-10)))
+    assert ranks["hard"][0] <= 16 and ranks["hard"][1] <= 16
+    assert ranks["uniform"][0] == n and ranks["uniform"][1] > 16
+    inst = make("uniform", n, d, B, seed=0)
+    assert inst.A1.abs().max() <= B and (inst.A1 @ inst.A2.T / d).abs().max() <= B**2
+
+
+def test_chebyshev_radius_is_the_cauchy_schwarz_bound():
+    inst = _inst(n=40, d=3, B=1.3, family="uniform")
+    r = G.exponent_radius(inst.A1, inst.A2)
+    assert r == pytest.approx(float(inst.A1.norm(dim=1).max() * inst.A2.norm(dim=1).max()) / 3)
+    assert (inst.A1 @ inst.A2.T / 3).abs().max() <= r + 1e-12
+    assert r <= float(inst.A1.abs().max() * inst.A2.abs().max())  # tighter than the entrywise bound
+
+
+def test_non_positive_row_normaliser_gives_an_infinite_error_not_garbage():
+    # degree 1: P(s) = 1 + s, negative for every exponent below -1; a row of such exponents
+    # has no softmax to stand for
+    inst = _inst(n=8, d=2, B=1.0)
+    A1 = torch.full((8, 2), 3.0, dtype=torch.float64)
+    A2 = -A1  # every s = <a, b>/2 = -9
+    exact = G.exact_grad(inst.X, A1, A2, inst.A3, inst.Y, inst.E)
+    fast = G.fast_grad(inst.X, A1, A2, inst.A3, inst.Y, inst.E, 1)
+    assert torch.isnan(fast).all()
+    assert G.rel_err(fast, exact) == math.inf
+    assert math.isfinite(G.rel_err(G.fast_grad(inst.X, A1, A2, inst.A3, inst.Y, inst.E, 30), exact))
+
+
 def test_hard_instances_plant_exponents_at_b_squared():
     n, d, B = 64, 6, 1.5
     inst = make("hard", n, d, B, seed=3)
@@ -79,5 +117,5 @@ def test_hard_instances_plant_exponents_at_b_squared():
     s = inst.A1 @ inst.A2.T / d
     assert torch.isclose(s.max(), torch.tensor(B**2, dtype=torch.float64))
     assert (s.abs() <= B**2 + 1e-12).all()
-    with pytest.raises(ValueError, match="instance family 'x'"):
+    with pytest.raises(ValueError, match="instance family 'x' is not one of: uniform, hard, gaussian"):
         make("x", 4, 2, 1.0, 0)

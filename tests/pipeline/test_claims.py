@@ -197,3 +197,31 @@ def test_check_declarations_are_validated():
     assert Check("r", ">=", 0.5, on="ci").test == "r >= 0.5 (whole 95% CI)"
     assert Check("r", "in", (0.6, 0.62)).evaluate(M)["outcome"] == "pass"   # bounds are inclusive
     assert Check("r", "in", (0.62, 0.7)).evaluate(M)["outcome"] == "pass"
+
+
+def test_every_revised_claim_keeps_its_old_check_on_the_page():
+    """A paper that lists its claim changes (CHANGES in its claims module) lists exactly its
+    revised claims, and the page shows each old check and verdict."""
+    import importlib
+
+    from llmrepro import SECTIONS
+    from llmrepro.report.pages import Report, render_page
+
+    checked = 0
+    for paper in SECTIONS:
+        try:
+            mod = importlib.import_module(f"llmrepro.{paper}.claims")
+        except ModuleNotFoundError:
+            continue
+        if not hasattr(mod, "CHANGES"):
+            continue
+        revised = {c.id for c in mod.CLAIMS.claims if c.revised}
+        assert revised == {ch.claim for ch in mod.CHANGES}, paper
+        doc = mod.CLAIMS.evaluate({}, "mini")
+        page = render_page(Report(paper=paper, metrics={}, claims=mod.CLAIMS, scale="mini", narrative="",
+                                  changes=mod.CHANGES), doc)
+        section = page.split("## Claim changes")[1]
+        for ch in mod.CHANGES:
+            assert f"| {ch.claim} | " in section and ch.old_verdict in section
+        checked += 1
+    assert checked >= 2  # attngrad and freq at least

@@ -4,57 +4,70 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field, model_validator
+
 from llmrepro.data.config import HubDataset, HubRef
 from llmrepro.pipeline.params import PaperSection, Section, section
 
-Family = Literal["hard", "gaussian"]
+Family = Literal["uniform", "hard", "gaussian"]
+Poly = Literal["taylor", "chebyshev"]
 
 
 class Runtime(Section):
-    ns: list[int]
-    d: int = 8
-    B: float = 0.5
-    eps: float = 1e-3  # the Taylor degree is chosen a priori for this error at |s| <= B^2
-    family: Family = "hard"
-    repeats: int = 3
-    slope_from: int = 1024
-    target_n: int = 16384
-    target_speedup: float = 20.0
+    ns: list[int] = Field(min_length=2)
+    d: int = Field(8, ge=1, le=64)
+    B: float = Field(0.5, gt=0, le=10)
+    eps: float = Field(1e-3, gt=0, lt=1)  # the Taylor degree is chosen a priori for this error at |s| <= B^2
+    family: Family = "uniform"
+    repeats: int = Field(3, ge=1, le=100)
+    slope_from: int = Field(1024, ge=1)
+    target_n: int = Field(16384, ge=4, le=1 << 20)
+    target_speedup: float = Field(20.0, gt=0)
 
 
 class ErrorVsB(Section):
-    n: int = 2048
-    d: int = 6
-    Bs: list[float]
-    degrees: list[int]
-    polys: list[Literal["taylor", "chebyshev"]] = ["taylor", "chebyshev"]
-    family: Family = "hard"
+    n: int = Field(2048, ge=4, le=1 << 20)
+    d: int = Field(6, ge=1, le=64)
+    Bs: list[float] = Field(min_length=1)
+    degrees: list[int] = Field(min_length=1)
+    polys: list[Poly] = Field(["taylor", "chebyshev"], min_length=1)
+    family: Family = "uniform"
 
 
 class Alpha(Section):
-    ns: list[int]
-    cs: list[float]
-    seeds: list[int]
-    max_rank_factor: int = 4
-    family: Family = "hard"
-    easy_c: float = 0.05
-    hard_c: float = 0.3
+    ns: list[int] = Field(min_length=2)
+    cs: list[float] = Field(min_length=2)
+    seeds: list[int] = Field(min_length=1)
+    polys: list[Poly] = Field(["taylor", "chebyshev"], min_length=1)
+    max_rank_factor: float = Field(1.0, gt=0, le=16)  # search ranks <= factor * n (alpha up to ~1)
+    family: Family = "uniform"
+    easy_c: float = Field(0.05, gt=0)
+    hard_c: float = Field(1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _grid(self):
+        if list(self.cs) != sorted(set(self.cs)):
+            raise ValueError(f"cs={self.cs} must be strictly increasing")
+        for key in ("easy_c", "hard_c"):
+            if getattr(self, key) not in self.cs:
+                raise ValueError(f"{key}={getattr(self, key)} must be one of cs={self.cs}")
+        return self
 
 
 class Training(Section):
-    n: int = 4096
-    d: int = 4
-    B: float = 0.5
-    target_scale: float = 1.0
-    bound_margin: float = 1.5
-    eps: float = 1e-3
-    steps: int = 20
-    lr: float = 100.0
+    n: int = Field(4096, ge=4, le=1 << 20)
+    d: int = Field(4, ge=1, le=64)
+    B: float = Field(0.5, gt=0, le=10)
+    target_scale: float = Field(1.0, ge=0, le=10)
+    eps: float = Field(1e-3, gt=0, lt=1)  # Taylor remainder bound at the current X's exponent radius
+    steps: int = Field(20, ge=1, le=10_000)
+    lr: float = Field(100.0, gt=0)
+    target_factor: float = Field(1.01, ge=1.0, le=2.0)  # time to reach this x the exact run's final loss
 
 
 class Heads(Section):
-    seq_len: int = 512
-    windows: int = 4
+    seq_len: int = Field(512, ge=2, le=1 << 16)
+    windows: int = Field(4, ge=1, le=1000)
     hub_models: list[HubRef] = []  # full scale: GPT-2 and Pythia-160m
     hub_dataset: HubDataset | None = None  # full scale: wikitext-2
 

@@ -21,15 +21,46 @@ def _sync() -> None:
         torch.cuda.synchronize()
 
 
-def _timed(fn, repeats: int) -> tuple[Any, float, list[float]]:
-    times, out = [], None
+class Clock:
+    """Process CPU time (every thread's work, what the algorithm costs) and wall time (what
+    a user waits, which on a shared machine also counts the neighbours' load)."""
+
+    def __init__(self):
+        _sync()
+        self.cpu, self.wall = time.process_time(), time.perf_counter()
+
+    def read(self) -> tuple[float, float]:
+        _sync()
+        return time.process_time() - self.cpu, time.perf_counter() - self.wall
+
+
+def _timed(fn, repeats: int, warmup: bool = True) -> tuple[Any, dict[str, Any]]:
+    """Median CPU and wall time of `repeats` calls, after one untimed warm-up call
+    (first-call allocations and lazy initialisation would otherwise land in the first repeat)."""
+    if warmup:
+        fn()
+    cpu, wall, out = [], [], None
     for _ in range(repeats):
-        _sync()
-        t0 = time.perf_counter()
+        clock = Clock()
         out = fn()
-        _sync()
-        times.append(time.perf_counter() - t0)
-    return out, statistics.median(times), times
+        c, w = clock.read()
+        cpu.append(c)
+        wall.append(w)
+    return out, {"cpu_s": statistics.median(cpu), "wall_s": statistics.median(wall), "cpu_runs": cpu,
+                 "wall_runs": wall}
+
+
+def crossover(rows: list[dict], key: str = "cpu_s") -> int | None:
+    """The smallest n from which the fast gradient is cheaper at every larger n measured."""
+    wins = [r["fast"][key] < r["exact"][key] for r in rows]
+    return next((rows[i]["n"] for i in range(len(rows)) if all(wins[i:])), None)
+
+
+def loglog_slope(rows: list[dict], kind: str, n_from: int, key: str = "cpu_s") -> dict:
+    """OLS slope of ln(time) on ln(n) over the rows with n >= n_from (None + why if undefined)."""
+    fit = [r for r in rows if r["n"] >= n_from]
+    f = ols(np.log([r["n"] for r in fit]), np.log([r[kind][key] for r in fit]))
+    return {"value": f["slope"], **({"why": f["why"]} if f["slope"] is None else {})}
 
 
 def runtime(cfg, seed: int, device: str = "cpu", progress=None) -> dict[str, Any]:
@@ -39,24 +70,27 @@ def runtime(cfg, seed: int, device: str = "cpu", progress=None) -> dict[str, Any
     ns = list(cfg.ns)
     for n in progress(ns, desc="runtime") if progress else ns:
         inst = make(cfg.family, n, cfg.d, cfg.B, seed, device)
-        exact, t_exact, te = _timed(lambda: G.exact_grad(*inst.args()), cfg.repeats)
-        fast, t_fast, tf = _timed(lambda: G.fast_grad(*inst.args(), degree), cfg.repeats)
-        rows.append({"n": n, "exact_s": t_exact, "fast_s": t_fast, "exact_runs": te, "fast_runs": tf,
-                     "rel_err": G.rel_err(fast, exact)})
-    fit = [r for r in rows if r["n"] >= cfg.slope_from]
-    slope = lambda key: ols(np.log([r["n"] for r in fit]), np.log([r[key] for r in fit]))["slope"]
-    wins = [r["fast_s"] < r["exact_s"] for r in rows]
-    crossover = next((rows[i]["n"] for i in range(len(rows)) if all(wins[i:])), None)
-    # The performance target: one large n, exact once (it is the slow side).
+        exact, t_exact = _timed(lambda: G.exact_grad(*inst.args()), cfg.repeats)
+        fast, t_fast = _timed(lambda: G.fast_grad(*inst.args(), degree), cfg.repeats)
+        rows.append({"n": n, "exact": t_exact, "fast": t_fast, "rel_err": G.rel_err(fast, exact)})
+    cross = crossover(rows)
+    # The performance target: one large n, exact once and without its own warm-up (it is the
+    # slow side, and the sweep above has already warmed the same code at n/2).
     inst = make(cfg.family, cfg.target_n, cfg.d, cfg.B, seed, device)
-    exact, t_exact, _ = _timed(lambda: G.exact_grad(*inst.args()), 1)
-    fast, t_fast, _ = _timed(lambda: G.fast_grad(*inst.args(), degree), cfg.repeats)
-    target = {"n": cfg.target_n, "exact_s": t_exact, "fast_s": t_fast, "speedup": t_exact / t_fast,
+    exact, t_exact = _timed(lambda: G.exact_grad(*inst.args()), 1, warmup=False)
+    fast, t_fast = _timed(lambda: G.fast_grad(*inst.args(), degree), cfg.repeats)
+    target = {"n": cfg.target_n, "exact_s": t_exact["wall_s"], "fast_s": t_fast["wall_s"],
+              "speedup": t_exact["wall_s"] / t_fast["wall_s"], "exact_cpu_s": t_exact["cpu_s"],
+              "fast_cpu_s": t_fast["cpu_s"], "speedup_cpu": t_exact["cpu_s"] / t_fast["cpu_s"],
               "max_rel_err": G.rel_err(fast, exact), "target": cfg.target_speedup}
     return {"degree": degree, "rank": G.rank(cfg.d, degree), "d": cfg.d, "B": cfg.B, "family": cfg.family,
-            "c_max": cfg.B**2 / math.log(min(ns)), "rows": rows, "slope_exact": slope("exact_s"),
-            "slope_fast": slope("fast_s"), "crossover_n": crossover,
-            "max_rel_err": max(r["rel_err"] for r in rows), "fast_wins_from_crossover": crossover is not None,
+            "c_max": cfg.B**2 / math.log(min(ns)), "rows": rows,
+            "slope_exact": loglog_slope(rows, "exact", cfg.slope_from),
+            "slope_fast": loglog_slope(rows, "fast", cfg.slope_from), "crossover_n": cross,
+            "slope_exact_wall": loglog_slope(rows, "exact", cfg.slope_from, "wall_s"),
+            "slope_fast_wall": loglog_slope(rows, "fast", cfg.slope_from, "wall_s"),
+            "crossover_n_wall": crossover(rows, "wall_s"),
+            "max_rel_err": max(r["rel_err"] for r in rows), "fast_wins_from_crossover": cross is not None,
             "performance_target": target}
 
 
@@ -71,69 +105,108 @@ def threshold_error(cfg, seed: int, device: str = "cpu", progress=None) -> dict[
             for poly in cfg.polys:
                 out.append({"B": B, "degree": g, "rank": G.rank(cfg.d, g), "poly": poly,
                             "rel_err": G.rel_err(G.fast_grad(*inst.args(), g, poly), exact)})
-    return {"n": cfg.n, "d": cfg.d, "sqrt_ln_n": math.sqrt(math.log(cfg.n)), "rows": out}
+    return {"n": cfg.n, "d": cfg.d, "family": cfg.family, "sqrt_ln_n": math.sqrt(math.log(cfg.n)), "rows": out}
+
+
+def head_dim(n: int) -> int:
+    """d grows like log n, as the theorem requires: d = round(log2(n) / 2)."""
+    return max(2, round(math.log2(n) / 2))
+
+
+def break_even(n: int, d: int) -> float:
+    """The rank exponent at which the fast gradient's n k d^2 flops equal the exact
+    gradient's n^2 d: k = n / d, i.e. alpha* = 1 - ln d / ln n."""
+    return 1.0 - math.log(d) / math.log(n)
+
+
+def smallest_rank(inst, exact, n: int, d: int, poly: str, max_rank: int) -> dict[str, Any]:
+    """The smallest degree (and rank) whose fast gradient reaches error 1/n, searching
+    upwards while the rank stays <= max_rank; None where none does."""
+    g = 0
+    while G.rank(d, g) <= max_rank:
+        err = G.rel_err(G.fast_grad(*inst.args(), g, poly), exact)
+        if err <= 1.0 / n:
+            r = G.rank(d, g)
+            return {"degree": g, "rank": r, "rel_err": err, "alpha": math.log(r) / math.log(n), "feasible": True}
+        g += 1
+    return {"degree": None, "rank": None, "rel_err": None, "alpha": None, "feasible": False}
 
 
 def threshold_alpha(cfg, device: str = "cpu", progress=None) -> dict[str, Any]:
     """(b2) With d growing like log n and target error 1/n, the smallest rank that
-    reaches the target, as an exponent alpha = ln(rank) / ln(n), against c = B^2/ln n."""
+    reaches the target, as an exponent alpha = ln(rank) / ln(n), against c = B^2/ln n,
+    for Taylor and Chebyshev features."""
     rows = []
     grid = [(s, n, c) for s in cfg.seeds for n in cfg.ns for c in cfg.cs]
     for seed, n, c in progress(grid, desc="alpha(c)") if progress else grid:
-        d = max(2, round(math.log2(n) / 2))
+        d = head_dim(n)
         B = math.sqrt(c * math.log(n))
         inst = make(cfg.family, n, d, B, seed, device)
         exact = G.exact_grad(*inst.args())
-        found = None
-        g = 0
-        while G.rank(d, g) <= cfg.max_rank_factor * n:
-            err = G.rel_err(G.fast_grad(*inst.args(), g), exact)
-            if err <= 1.0 / n:
-                found = (g, err)
-                break
-            g += 1
-        r = G.rank(d, found[0]) if found else None
-        rows.append({"seed": seed, "n": n, "d": d, "c": c, "B": B, "degree": found[0] if found else None,
-                     "rank": r, "rel_err": found[1] if found else None,
-                     "alpha": math.log(r) / math.log(n) if r else None, "feasible": found is not None})
+        for poly in cfg.polys:
+            rows.append({"seed": seed, "n": n, "d": d, "c": c, "B": B, "poly": poly,
+                         **smallest_rank(inst, exact, n, d, poly, int(cfg.max_rank_factor * n))})
     return {"rows": rows, "max_rank_factor": cfg.max_rank_factor, "summary": alpha_summary(rows, cfg)}
 
 
+def _crossing(cs: list[float], alphas: list[float], a_star: float) -> dict[str, Any]:
+    """Where alpha(c) first reaches alpha*: the grid bracket (lo, hi] and, where alpha is
+    finite at hi, the linear interpolation inside it. Infeasible counts as alpha = inf."""
+    i = next((i for i, a in enumerate(alphas) if a >= a_star), None)
+    if i is None:
+        return {"lo": cs[-1], "hi": None, "c_star": None, "why": "alpha stays below alpha* on the whole grid"}
+    if i == 0:
+        return {"lo": None, "hi": cs[0], "c_star": None, "why": "alpha is above alpha* already at the smallest c"}
+    a0, a1 = alphas[i - 1], alphas[i]
+    interp = cs[i - 1] + (a_star - a0) / (a1 - a0) * (cs[i] - cs[i - 1]) if math.isfinite(a1) else None
+    return {"lo": cs[i - 1], "hi": cs[i], "c_star": interp,
+            **({"why": "no rank <= max_rank_factor * n at hi: only the bracket is known"} if interp is None else {})}
+
+
 def alpha_summary(rows: list[dict], cfg) -> dict[str, Any]:
-    """Mean alpha per (n, c) over seeds; infeasible counts as alpha >= 1."""
-    table: dict[str, dict[str, Any]] = {}
-    for c in cfg.cs:
-        per_n = {}
-        for n in cfg.ns:
-            rs = [r for r in rows if r["n"] == n and r["c"] == c]
-            feas = [r["alpha"] for r in rs if r["feasible"]]
-            per_n[str(n)] = {"alpha": float(np.mean(feas)) if len(feas) == len(rs) else None,
-                             "infeasible_runs": len(rs) - len(feas)}
-        vals = [v["alpha"] for v in per_n.values() if v["alpha"] is not None]
-        table[str(c)] = {"per_n": per_n, "spread": (max(vals) - min(vals)) if len(vals) == len(per_n) else None,
-                         "all_infeasible": all(v["alpha"] is None for v in per_n.values()),
-                         "min_alpha_or_inf": min(vals) if len(vals) == len(per_n) else
-                         (min(vals) if vals else None)}
-    cs = [str(c) for c in cfg.cs]
-    # alpha(c) rises with c: each n's alpha is non-decreasing in c (infeasible = +inf)
-    mono = all(
-        all((_a(table[cs[i]], n) <= _a(table[cs[i + 1]], n)) for i in range(len(cs) - 1)) for n in map(str, cfg.ns))
-    spreads = [t["spread"] for t in table.values() if t["spread"] is not None]
-    hard = [t for c, t in table.items() if float(c) >= cfg.hard_c]
-    return {"table": table, "monotone_in_c": mono, "max_spread_over_n": max(spreads) if spreads else None,
-            "alpha_easy_max_over_n": max(_a(table[str(cfg.easy_c)], str(n)) for n in cfg.ns),
-            "hard_all_at_least_1_or_infeasible": all(
-                all(v["alpha"] is None or v["alpha"] >= 1 for v in t["per_n"].values()) for t in hard)}
-
-
-def _a(entry: dict, n: str) -> float:
-    a = entry["per_n"][n]["alpha"]
-    return math.inf if a is None else a
+    """Per method and (n, c): alpha over seeds (mean, and the worst seed on each side);
+    the break-even alpha* per n; where alpha crosses it; and the checks' margins.
+    An infeasible run (no rank <= max_rank_factor * n reaches 1/n) has alpha > ln(max_rank_factor n)/ln n."""
+    ns, cs = list(cfg.ns), list(cfg.cs)
+    polys = sorted({r["poly"] for r in rows}, key=lambda p: list(cfg.polys).index(p) if p in cfg.polys else 99)
+    a_star = {n: break_even(n, head_dim(n)) for n in ns}
+    ceil = {n: math.log(cfg.max_rank_factor * n) / math.log(n) for n in ns}  # an infeasible alpha exceeds this
+    out: dict[str, Any] = {"alpha_star": {str(n): a_star[n] for n in ns}, "d": {str(n): head_dim(n) for n in ns},
+                           "polys": {}}
+    mono, easy, hard = True, [], []
+    for poly in polys:
+        table, crossing = {}, {}
+        for n in ns:
+            means = []
+            for c in cs:
+                rs = [r for r in rows if r["n"] == n and r["c"] == c and r["poly"] == poly]
+                al = [r["alpha"] if r["feasible"] else math.inf for r in rs]
+                m = float(np.mean(al)) if al else math.nan
+                means.append(m)
+                table.setdefault(str(c), {})[str(n)] = {
+                    "alpha": m if math.isfinite(m) else None, "infeasible_runs": sum(not r["feasible"] for r in rs),
+                    "runs": len(rs), "worst_low": max(al) if al else None, "worst_high": min(al) if al else None}
+            mono &= all(a <= b for a, b in zip(means, means[1:]))
+            crossing[str(n)] = _crossing(cs, means, a_star[n])
+            lo = table[str(cfg.easy_c)][str(n)]["worst_low"]  # the largest alpha over seeds at the easy end
+            hi = table[str(cfg.hard_c)][str(n)]["worst_high"]  # the smallest alpha over seeds at the hard end
+            easy.append((lo if math.isfinite(lo) else ceil[n]) - a_star[n])
+            hard.append((hi if math.isfinite(hi) else ceil[n]) - a_star[n])
+        for entry in table.values():
+            for v in entry.values():
+                v["worst_low"] = v["worst_low"] if v["worst_low"] is None or math.isfinite(v["worst_low"]) else None
+                v["worst_high"] = v["worst_high"] if v["worst_high"] is None or math.isfinite(v["worst_high"]) else None
+        out["polys"][poly] = {"table": table, "crossing": crossing}
+    out |= {"monotone_in_c": mono, "easy_margin": max(easy), "hard_margin": min(hard),
+            "easy_c": cfg.easy_c, "hard_c": cfg.hard_c}
+    return out
 
 
 def training(cfg, seed: int, device: str = "cpu", progress=None) -> dict[str, Any]:
     """(c) Gradient descent on L(X) towards a planted X*, with the fast and the exact
-    gradient, timing only the gradient and update (the loss is logged untimed)."""
+    gradient, timing the gradient and update (and, for the fast one, choosing its Taylor
+    degree from the current X) in CPU time, with wall time beside it; the loss is logged
+    untimed. The comparison is the time each needs to reach 1.01x the exact run's final loss."""
     inst = make("gaussian", cfg.n, cfg.d, cfg.B, seed, device)
     g = torch.Generator().manual_seed(seed + 1)
     X_star = torch.eye(cfg.d, dtype=torch.float64) + cfg.target_scale * torch.randn(cfg.d, cfg.d, generator=g,
@@ -141,95 +214,166 @@ def training(cfg, seed: int, device: str = "cpu", progress=None) -> dict[str, An
     with torch.no_grad():
         f = torch.softmax(inst.A1 @ X_star @ inst.A2.T / cfg.d, dim=1)
         E = f @ inst.A3 @ inst.Y
-    bound = float((inst.A1 @ X_star).abs().max() * inst.A2.abs().max()) * cfg.bound_margin
-    degree = G.taylor_degree(bound, cfg.eps)
-    runs = {}
+    args = (inst.A1, inst.A2, inst.A3, inst.Y, E)
+    runs, degrees = {}, []
+    G.exact_grad(torch.zeros(cfg.d, cfg.d, dtype=torch.float64, device=device), *args)  # warm-up, untimed
     for kind in ("exact", "fast"):
         X = torch.zeros(cfg.d, cfg.d, dtype=torch.float64, device=device)
-        clock, curve = 0.0, []
-        curve.append({"t": 0.0, "step": 0, "loss": float(G.loss(X, inst.A1, inst.A2, inst.A3, inst.Y, E))})
+        cpu = wall = 0.0
+        curve = [{"t": 0.0, "t_wall": 0.0, "step": 0, "loss": float(G.loss(X, *args))}]
         steps = range(1, cfg.steps + 1)
         for step in progress(steps, desc=f"descent {kind}") if progress else steps:
-            _sync()
-            t0 = time.perf_counter()
-            grad = (G.exact_grad(X, inst.A1, inst.A2, inst.A3, inst.Y, E) if kind == "exact"
-                    else G.fast_grad(X, inst.A1, inst.A2, inst.A3, inst.Y, E, degree))
+            clock = Clock()
+            if kind == "exact":
+                grad = G.exact_grad(X, *args)
+            else:
+                deg = G.taylor_degree(G.exponent_radius(inst.A1 @ X, inst.A2), cfg.eps)
+                grad = G.fast_grad(X, *args, deg)
+                degrees.append(deg)
             X = X - cfg.lr * grad
-            _sync()
-            clock += time.perf_counter() - t0
-            curve.append({"t": clock, "step": step, "loss": float(G.loss(X, inst.A1, inst.A2, inst.A3, inst.Y, E))})
+            c, w = clock.read()
+            cpu, wall = cpu + c, wall + w
+            curve.append({"t": cpu, "t_wall": wall, "step": step, "loss": float(G.loss(X, *args))})
         runs[kind] = curve
-    final_exact = runs["exact"][-1]["loss"]
-    reach = next((p["t"] for p in runs["fast"] if p["loss"] <= final_exact), None)
-    return {"n": cfg.n, "d": cfg.d, "degree": degree, "rank": G.rank(cfg.d, degree), "bound": bound,
-            "runs": runs, "exact_total_s": runs["exact"][-1]["t"], "fast_time_to_exact_loss_s": reach,
-            "time_ratio": reach / runs["exact"][-1]["t"] if reach is not None else None,
-            "loss_start": runs["exact"][0]["loss"], "loss_exact_final": final_exact,
-            "loss_fast_final": runs["fast"][-1]["loss"]}
+    return {"n": cfg.n, "d": cfg.d, "degrees": degrees, "max_rank": G.rank(cfg.d, max(degrees)), "runs": runs,
+            **reach(runs, cfg.target_factor)}
+
+
+def reach(runs: dict[str, list[dict]], factor: float) -> dict[str, Any]:
+    """Time (CPU; wall beside it) for each run to reach `factor` x the exact run's final loss,
+    and their ratio."""
+    target = factor * runs["exact"][-1]["loss"]
+    first = {k: next((p for p in c if p["loss"] <= target), None) for k, c in runs.items()}
+    t = {k: p["t"] if p else None for k, p in first.items()}
+    tw = {k: p.get("t_wall") if p else None for k, p in first.items()}
+    ratio = t["fast"] / t["exact"] if t["fast"] is not None and t["exact"] else None
+    return {"target_factor": factor, "target_loss": target, "exact_time_to_target_s": t["exact"],
+            "fast_time_to_target_s": t["fast"],
+            "time_ratio": ratio if ratio is not None else {"value": None, "why": "a run never reached the target"},
+            "time_ratio_wall": tw["fast"] / tw["exact"] if tw["fast"] is not None and tw["exact"] else None,
+            "step_exact_reaches": next(p["step"] for p in runs["exact"] if p["loss"] <= target),
+            "step_fast_reaches": next((p["step"] for p in runs["fast"] if p["loss"] <= target), None),
+            "loss_start": runs["exact"][0]["loss"], "loss_exact_final": runs["exact"][-1]["loss"],
+            "loss_fast_final": runs["fast"][-1]["loss"], "exact_total_s": runs["exact"][-1]["t"],
+            "fast_total_s": runs["fast"][-1]["t"], "exact_total_wall_s": runs["exact"][-1].get("t_wall"),
+            "fast_total_wall_s": runs["fast"][-1].get("t_wall")}
 
 
 def _qk_hooks(model):
-    """(layer, module, split) triples; split maps the module's output to (q, k), each
-    [..., heads, d_head] or None: Llama-style separate projections, GPT-2's fused
-    c_attn, and GPT-NeoX's per-head interleaved query_key_value."""
+    """(layer, attention module, projection, split) per hooked projection; split maps the
+    projection's output to (q, k), each [..., heads, d_head] or None: Llama-style separate
+    projections, GPT-2's fused c_attn, and GPT-NeoX's per-head interleaved query_key_value."""
     cfg = model.config
     H = cfg.num_attention_heads
     d = getattr(cfg, "head_dim", None) or cfg.hidden_size // H
     if hasattr(model, "model") and hasattr(model.model, "layers"):  # Llama family
         kv = getattr(cfg, "num_key_value_heads", None) or H
         for i, layer in enumerate(model.model.layers):
-            yield i, layer.self_attn.q_proj, lambda o: (o.unflatten(-1, (H, d)), None)
-            yield i, layer.self_attn.k_proj, lambda o: (None, o.unflatten(-1, (kv, d)))
+            yield i, layer.self_attn, layer.self_attn.q_proj, lambda o: (o.unflatten(-1, (H, d)), None)
+            yield i, layer.self_attn, layer.self_attn.k_proj, lambda o: (None, o.unflatten(-1, (kv, d)))
     elif hasattr(model, "transformer") and hasattr(model.transformer, "h"):  # GPT-2
         for i, block in enumerate(model.transformer.h):
-            yield i, block.attn.c_attn, lambda o: tuple(t.unflatten(-1, (H, d)) for t in o.split(H * d, -1)[:2])
+            yield i, block.attn, block.attn.c_attn, lambda o: tuple(t.unflatten(-1, (H, d))
+                                                                    for t in o.split(H * d, -1)[:2])
     elif hasattr(model, "gpt_neox"):  # Pythia
         for i, layer in enumerate(model.gpt_neox.layers):
-            yield i, layer.attention.query_key_value, lambda o: (o.unflatten(-1, (H, 3 * d))[..., :d],
-                                                                 o.unflatten(-1, (H, 3 * d))[..., d:2 * d])
+            att = layer.attention
+            yield i, att, att.query_key_value, lambda o: (o.unflatten(-1, (H, 3 * d))[..., :d],
+                                                          o.unflatten(-1, (H, 3 * d))[..., d:2 * d])
     else:
         raise ValueError(f"no q/k hooks for {type(model).__name__}; supported: Llama family, GPT-2, GPT-NeoX")
 
 
+def causal_logits(att, q: torch.Tensor, k: torch.Tensor, rope) -> torch.Tensor:
+    """The attention logits the model softmaxes, [heads, n, n], with -inf above the diagonal:
+    q, k ([n, heads, d]) rotated by the model's own RoPE where it has one (`rope` is the
+    (cos, sin) the attention module received), scaled by its own factor."""
+    import sys
+
+    q, k = q.transpose(0, 1).unsqueeze(0), k.transpose(0, 1).unsqueeze(0)  # [1, heads, n, d]
+    if rope is not None:
+        q, k = sys.modules[type(att).__module__].apply_rotary_pos_emb(q, k, *rope)
+    q, k = q[0].float(), k[0].float()
+    k = k.repeat_interleave(q.shape[0] // k.shape[0], dim=0)  # grouped-query attention
+    scale = getattr(att, "scaling", q.shape[-1] ** -0.5)
+    s = q @ k.transpose(-1, -2) * scale
+    n = s.shape[-1]
+    return s.masked_fill(torch.ones(n, n, dtype=torch.bool).triu(1), -math.inf)
+
+
+def attention_inputs(model, ids: torch.Tensor) -> dict[int, tuple[Any, torch.Tensor, torch.Tensor, Any]]:
+    """One forward pass of the base model over one window `ids` [n]: per layer, its attention
+    module, q [n, heads, d] and k [n, kv heads, d] as the projections give them (before
+    RoPE), and the (cos, sin) the module received (None without RoPE)."""
+    cur: dict[tuple[int, str], Any] = {}
+    atts: dict[int, Any] = {}
+
+    def hook(i, split):
+        def fn(_mod, _inp, out):
+            q, k = split(out)
+            if q is not None:
+                cur[i, "q"] = q[0].detach()
+            if k is not None:
+                cur[i, "k"] = k[0].detach()
+        return fn
+
+    def rope_of(i):
+        def fn(_mod, _args, kwargs):
+            cur[i, "rope"] = kwargs.get("position_embeddings")
+        return fn
+
+    handles = []
+    for i, att, proj, split in _qk_hooks(model):
+        handles.append(proj.register_forward_hook(hook(i, split)))
+        if i not in atts:
+            atts[i] = att
+            handles.append(att.register_forward_pre_hook(rope_of(i), with_kwargs=True))
+    try:
+        with torch.no_grad():  # the base model only: q and k are all we need, not the LM head's logits
+            model.base_model(input_ids=ids.unsqueeze(0))
+    finally:
+        for h in handles:
+            h.remove()
+    return {i: (att, cur[i, "q"], cur[i, "k"], cur.get((i, "rope"))) for i, att in atts.items()}
+
+
 def head_scales(model, token_windows: torch.Tensor) -> dict[str, Any]:
-    """Per layer and head of a real LM: B = max(|q|, |k|) * d_head^(1/4), so that
-    <q', k'>/d_head = <q, k>/sqrt(d_head) as in the paper's exp(<a, b>/d) form; then
-    c = B^2 / ln n. q and k are the projections' outputs, before any rotary embedding
-    (RoPE preserves <q, k> but not the entries' maximum)."""
+    """Per layer and head of a real LM, three measures of the exponent's size, each as
+    c = (.)/ln n:
+    - entry bound: B = max(|q|, |k|) * d_head^(1/4), so that <q', k'>/d_head =
+      <q, k>/sqrt(d_head) as in the paper's exp(<a, b>/d) form, and c = B^2/ln n;
+    - balanced: max|q| * max|k| * sqrt(d_head), the entry bound after the rescaling
+      q -> lambda q, k -> k/lambda that leaves attention unchanged;
+    - logit: the largest causal logit the model actually softmaxes, after RoPE.
+    The first two read q and k straight from the projections, before RoPE: RoPE rotates
+    pairs of coordinates, so it preserves each vector's norm but not its largest entry."""
     cfg = model.config
     H = cfg.num_attention_heads
     d_head = getattr(cfg, "head_dim", None) or cfg.hidden_size // H
     n = token_windows.shape[1]
     qmax: dict[int, torch.Tensor] = {}
     kmax: dict[int, torch.Tensor] = {}
+    lmax: dict[int, torch.Tensor] = {}
 
-    def keep(store: dict, i: int, t: torch.Tensor) -> None:
-        m = t.detach().abs().float().flatten(0, -3).amax(dim=(0, 2))  # per head
+    def keep(store: dict, i: int, m: torch.Tensor) -> None:
         store[i] = torch.maximum(store[i], m) if i in store else m
 
-    def hook(i, split):
-        def fn(_mod, _inp, out):
-            q, k = split(out)
-            if q is not None:
-                keep(qmax, i, q)
-            if k is not None:
-                keep(kmax, i, k)
-        return fn
-
-    handles = [m.register_forward_hook(hook(i, split)) for i, m, split in _qk_hooks(model)]
-    try:
-        with torch.no_grad():  # the base model only: q and k are all we need, not the LM head's logits
-            for w in token_windows:
-                model.base_model(input_ids=w.unsqueeze(0))
-    finally:
-        for h in handles:
-            h.remove()
+    for w in token_windows:
+        for i, (att, q, k, rope) in attention_inputs(model, w).items():
+            keep(qmax, i, q.abs().float().amax(dim=(0, 2)))  # per head
+            keep(kmax, i, k.abs().float().amax(dim=(0, 2)))
+            keep(lmax, i, causal_logits(att, q, k, rope).flatten(1).amax(1))
     heads = []
+    ln_n = math.log(n)
     for i in sorted(qmax):
         group = H // kmax[i].numel()  # grouped-query attention: a KV head serves `group` query heads
         for h in range(H):
-            B = float(max(qmax[i][h], kmax[i][h // group])) * d_head**0.25
-            heads.append({"layer": i, "head": h, "B": B, "c": B**2 / math.log(n)})
-    cs = np.array([x["c"] for x in heads])
-    return {"n": n, "d_head": d_head, "ln_n": math.log(n), "heads": heads, "c_median": float(np.median(cs)),
-            "c_min": float(cs.min()), "c_max": float(cs.max()), "frac_heads_below_0_3": float((cs < 0.3).mean())}
+            q, k = float(qmax[i][h]), float(kmax[i][h // group])
+            B = max(q, k) * d_head**0.25
+            heads.append({"layer": i, "head": h, "B": B, "c": B**2 / ln_n,
+                          "c_balanced": q * k * math.sqrt(d_head) / ln_n, "c_logit": float(lmax[i][h]) / ln_n})
+    out: dict[str, Any] = {"n": n, "d_head": d_head, "ln_n": ln_n, "heads": heads}
+    for key in ("c", "c_balanced", "c_logit"):
+        cs = np.array([x[key] for x in heads])
+        out |= {f"{key}_median": float(np.median(cs)), f"{key}_min": float(cs.min()), f"{key}_max": float(cs.max())}
+    return out

@@ -7,7 +7,7 @@
 with f the row-softmax of S = A1 X A2^T / d, h = A3 Y, c = f h - E, q = c h^T
 and r_j = <f_j, q_j>. The exact gradient costs O(n^2 d); the fast one replaces
 exp(S) by a rank-k factorisation U V^T from a polynomial in S (Taylor, or a
-Chebyshev interpolant on [-B^2, B^2]) and never forms an n x n matrix:
+Chebyshev interpolant on [-r, r], r = max||q|| max||k|| / d) and never forms an n x n matrix:
 O(n k d^2) time.
 """
 
@@ -104,15 +104,28 @@ def features(Qm, Km, degree: int, coeffs: np.ndarray):
     return torch.cat(us, dim=1), torch.cat(vs, dim=1)
 
 
+def exponent_radius(Q, K) -> float:
+    """A bound on |<q_i, k_j>| / d over all pairs: max ||q_i||_2 max ||k_j||_2 / d (Cauchy-Schwarz)."""
+    return float(Q.norm(dim=1).max() * K.norm(dim=1).max()) / Q.shape[1]
+
+
 def fast_grad(X, A1, A2, A3, Y, E, degree: int, poly: str = "taylor", radius: float | None = None):
-    """dL/dX through a rank-C(d+g, g) factorisation; O(n k d^2), no n x n matrix."""
+    """dL/dX through a rank-C(d+g, g) factorisation; O(n k d^2), no n x n matrix.
+
+    A polynomial that is not positive on the exponents can give a row normaliser
+    sum_j P(s_ij) <= 0; the softmax it stands for then does not exist, and the
+    result is all NaN (rel_err reads it as an infinite error), never a silent
+    division by a tiny or negative number."""
     n, d = A1.shape
     Q = A1 @ X
     if radius is None:
-        radius = float(Q.abs().max() * A2.abs().max())  # |<q,k>/d| <= max|q| max|k|
+        radius = exponent_radius(Q, A2)
     U, V = features(Q, A2, degree, poly_coeffs(degree, poly, radius))
     h = A3 @ Y
-    U1 = U / (U @ V.sum(dim=0)).unsqueeze(1)  # f ~ U1 V^T: the row normalisation folded into U
+    den = U @ V.sum(dim=0)
+    if not bool((den > 0).all()):
+        return torch.full((d, d), math.nan, dtype=A1.dtype, device=A1.device)
+    U1 = U / den.unsqueeze(1)  # f ~ U1 V^T: the row normalisation folded into U
     M = V.T @ h  # k x d
     c = U1 @ M - E
     r = ((U1 @ M) * c).sum(dim=1)  # r_j = <f_j, q_j> = U1_j (V^T h) c_j^T
@@ -128,8 +141,10 @@ def fast_grad(X, A1, A2, A3, Y, E, degree: int, poly: str = "taylor", radius: fl
 
 
 def rel_err(approx, exact) -> float:
-    """max |g~ - g| / max |g|: the theorem's infinity-norm error, made scale-free."""
-    return float((approx - exact).abs().max() / exact.abs().max())
+    """max |g~ - g| / max |g|: the theorem's infinity-norm error, made scale-free;
+    infinite when the approximation is not finite (see fast_grad)."""
+    err = float((approx - exact).abs().max() / exact.abs().max())
+    return err if math.isfinite(err) else math.inf
 
 
 def taylor_degree(bound: float, eps: float, max_degree: int = 16) -> int:

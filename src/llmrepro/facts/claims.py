@@ -2,7 +2,11 @@
 after review (issue 11) and their tests fixed before the rerun; `CHANGES` records why, and the
 page shows the old checks with their verdicts and numbers (src/llmrepro/facts/before_review.json)."""
 
+import json
+from pathlib import Path
+
 from llmrepro.pipeline.claims import Check, Claim, ClaimSet
+from llmrepro.report.pages import ClaimChange, fmt
 
 FORGETS = Check("claims.forgetting_memorization", ">", 0.0, on="ci",
                 label="memorization decay a (power law; mean of paraphrase, duplication)")
@@ -64,4 +68,25 @@ CLAIMS = ClaimSet("facts", (
 ))
 
 # Old claim id -> the claims that replace it. Reasons live in each Claim's `revised`.
-CHANGES = {"C1": ("C1",), "C2": ("C2", "C2b"), "C3": ("C3",), "C4": ("C4",), "C5": ("C5",), "C6": ("C6",)}
+REPLACED_BY = {"C1": ("C1",), "C2": ("C2", "C2b"), "C3": ("C3",), "C4": ("C4",), "C5": ("C5",), "C6": ("C6",)}
+BEFORE_REVIEW = Path(__file__).parent / "before_review.json"  # the committed results the review read
+
+
+def _changes() -> tuple[ClaimChange, ...]:
+    """Every revised claim's old checks, verdicts and numbers, read from the committed results the
+    review saw (before_review.json), never copied by hand."""
+    before = json.loads(BEFORE_REVIEW.read_text())
+    new = {c.id: c for c in CLAIMS.claims}
+    out = []
+    for old in before["claims"]:
+        for cid in REPLACED_BY.get(old["id"], ()):
+            if not new[cid].revised:
+                continue
+            for k in old["checks"]:
+                ci = f" [{fmt(k['ci'][0])}, {fmt(k['ci'][1])}]" if k.get("ci") else ""
+                out.append(ClaimChange(cid, f"{old['id']}: {k['test']}", old["verdict"], fmt(k["measured"]) + ci,
+                                       new[cid].revised, before["commit"]))
+    return tuple(out)
+
+
+CHANGES = _changes()

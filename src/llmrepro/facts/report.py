@@ -8,7 +8,7 @@ import numpy as np
 
 from llmrepro import io
 from llmrepro.facts import metrics as M
-from llmrepro.facts.claims import CHANGES, CLAIMS
+from llmrepro.facts.claims import BEFORE_REVIEW, CHANGES, CLAIMS
 from llmrepro.facts.world import RELATIONS
 from llmrepro.report.pages import Report, cell, fmt, publish
 from llmrepro.stats import mean_ci
@@ -164,41 +164,26 @@ def narrative(p, m: dict) -> str:
     return (Path(__file__).parent / "report.md").read_text().format(**values)
 
 
-BEFORE_REVIEW = Path(__file__).parent / "before_review.json"  # the committed results the review read
-
-
-def claim_changes(before: dict, m: dict, claims) -> str:
-    """The "Claim changes" section: each old check with its verdict and numbers, what replaced
-    it and why, and the old and new settings, all from before_review.json, params and metrics."""
+def review_settings(before: dict, m: dict) -> str:
+    """What the review changed in the experiment, before and now, from before_review.json and metrics;
+    the old checks themselves are in the page's "Claim changes" table (`claims.CHANGES`)."""
     o, b, lb = before["params"], m["variants"]["base"]["meta"], m["variants"]["large_batch"]["meta"]
     oi = o["inject"]
     last = (oi["injections"] - 1) * oi["interval"]
     rows = before["injected_rows"]
-    out = ["## Claim changes", "",
-           f"After review (issue 11) the experiment was redesigned and claims C2-C5 were revised; their tests were "
-           f"fixed before the rerun. Before (commit {before['commit']}): injections every {oi['interval']} steps "
-           f"with t_w = {oi['window']} (0.9^t_w = {fmt(0.9 ** oi['window'])} of AdamW's momentum left), the last "
-           f"at step {last} of {oi['steps']}, so {oi['steps'] - last} steps of forgetting; a learning rate of "
-           f"{fmt(oi['lr'])} after pretraining ended at {fmt(o['pretrain_final_lr'])}; {rows['step0']} (first "
-           f"round) and {rows['later']} (later rounds) of {rows['batch_rows']} rows injected; "
-           f"{o['per_scenario']} entities per scenario, {len(oi['seeds'])} seeds, a {o['large_batch_scale']}x batch "
-           f"contrast; retainability on uncorrected log-probabilities, fitted over evenly spaced t. Now: every "
-           f"{b['interval']} steps with t_w = {b['window']} ({fmt(0.9 ** b['window'])} left), {b['horizon']} steps "
-           f"after the last window, the pretraining's final rate {fmt(b['lr'])} throughout, "
-           f"{b['injected_rows_per_step']} of {b['rows']} rows, {b['per_scenario']} entities per scenario, "
-           f"{len(m['variants']['base']['seeds'])} seeds, a {lb['batch_scale']}x contrast at equal learning rate and "
-           "injected fraction; retainability on control-corrected log-probabilities in log-spaced bins.", "",
-           "| old claim | old test | old measured [95% CI] | old verdict | now | why |", "|---|---|---|---|---|---|"]
-    new = {c.id: c for c in claims.claims}
-    for c in before["claims"]:
-        ids = CHANGES.get(c["id"], ())
-        why = " ".join(new[i].revised for i in ids if new[i].revised) or \
-            "Check unchanged; measured again in the redesigned experiment."
-        for j, k in enumerate(c["checks"]):
-            meas = fmt(k["measured"]) + (f" [{fmt(k['ci'][0])}, {fmt(k['ci'][1])}]" if k.get("ci") else "")
-            head = (c["id"], c["verdict"], ", ".join(ids), why) if j == 0 else ("", "", "", "")
-            out.append(f"| {head[0]} | {cell(k['test'])} | {meas} | {head[1]} | {head[2]} | {cell(head[3])} |")
-    return "\n".join(out)
+    return (f"**The experiment the review changed** (issue 11; claims C2-C5 revised, their tests fixed before the "
+            f"rerun). Before (commit {before['commit']}): injections every {oi['interval']} steps with t_w = "
+            f"{oi['window']} (0.9^t_w = {fmt(0.9 ** oi['window'])} of AdamW's momentum left), the last at step "
+            f"{last} of {oi['steps']}, so {oi['steps'] - last} steps of forgetting; a learning rate of "
+            f"{fmt(oi['lr'])} after pretraining ended at {fmt(o['pretrain_final_lr'])}; {rows['step0']} (first "
+            f"round) and {rows['later']} (later rounds) of {rows['batch_rows']} rows injected; "
+            f"{o['per_scenario']} entities per scenario, {len(oi['seeds'])} seeds, a {o['large_batch_scale']}x batch "
+            f"contrast; retainability on uncorrected log-probabilities, fitted over evenly spaced t. Now: every "
+            f"{b['interval']} steps with t_w = {b['window']} ({fmt(0.9 ** b['window'])} left), {b['horizon']} steps "
+            f"after the last window, the pretraining's final rate {fmt(b['lr'])} throughout, "
+            f"{b['injected_rows_per_step']} of {b['rows']} rows, {b['per_scenario']} entities per scenario, "
+            f"{len(m['variants']['base']['seeds'])} seeds, a {lb['batch_scale']}x contrast at equal learning rate and "
+            "injected fraction; retainability on control-corrected log-probabilities in log-spaced bins.")
 
 
 def report(ctx) -> None:
@@ -231,7 +216,7 @@ def report(ctx) -> None:
     publish(ctx, Report(
         paper="facts", metrics=m, claims=CLAIMS, scale=ctx.params.common.scale, notes=notes,
         narrative=narrative(ctx.params.facts, m), rows=rows,
-        extra=decay_table(m) + "\n\n" + claim_changes(io.read_json(BEFORE_REVIEW), m, CLAIMS),
+        extra=decay_table(m) + "\n\n" + review_settings(io.read_json(BEFORE_REVIEW), m), changes=CHANGES,
         figures=[("dlogprob.png", "Control-corrected Δ log-probability of the probe targets against steps since "
                                   "each entity's first injection (its injections dotted), mean over seeds with a "
                                   "band of the 95 % t-interval over seeds (Fig. 2 analogue)"),

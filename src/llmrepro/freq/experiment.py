@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-
+from typing import NamedTuple
 
 from llmrepro import io
 from llmrepro.freq import clip as C
@@ -13,26 +13,40 @@ from llmrepro.freq.vocabulary import PROMPTS
 from llmrepro.freq.config import MiniCfg
 
 
-def world_names(cfg: MiniCfg) -> dict[str, tuple[int, float]]:
-    """World name -> (seed, Zipf exponent); `uniform` is the causal control."""
-    return {**{f"seed{s}": (s, cfg.world.zipf_s) for s in cfg.seeds}, "uniform": (cfg.seeds[0], 0.0)}
+class WorldSpec(NamedTuple):
+    seed: int
+    zipf_s: float
+    sigma: float
+
+
+def world_names(cfg: MiniCfg) -> dict[str, WorldSpec]:
+    """World name -> (seed, Zipf exponent, image noise): `seed<s>` are the Zipf worlds,
+    `uniform<s>` the causal controls (uniform frequencies, noise matched in accuracy)."""
+    return {**{f"seed{s}": WorldSpec(s, cfg.world.zipf_s, cfg.world.sigma) for s in cfg.seeds},
+            **{f"uniform{s}": WorldSpec(s, 0.0, cfg.control.sigma) for s in cfg.control.seeds}}
+
+
+def zipf_names(cfg: MiniCfg) -> list[str]:
+    return [f"seed{s}" for s in cfg.seeds]
+
+
+def control_names(cfg: MiniCfg) -> list[str]:
+    return [f"uniform{s}" for s in cfg.control.seeds]
 
 
 def make_worlds(cfg: MiniCfg, out: Path) -> dict:
     meta = {}
-    for name, (seed, s) in world_names(cfg).items():
-        w = W.generate(cfg.world.model_copy(update={"zipf_s": s}), seed)
-        W.save(w, out / name)
-        meta[name] = {"seed": seed, "zipf_s": s, "pairs": len(w.captions)}
+    for name, w in world_names(cfg).items():
+        world = W.generate(cfg.world.model_copy(update={"zipf_s": w.zipf_s, "sigma": w.sigma}), w.seed)
+        W.save(world, out / name)
+        meta[name] = {"seed": w.seed, "zipf_s": w.zipf_s, "sigma": w.sigma, "pairs": len(world.captions)}
     io.write_json(out / "worlds.json", meta)
     return meta
 
 
 def extract_all(cfg: MiniCfg, worlds: Path) -> dict:
-    out = {}
-    for name, (seed, _) in world_names(cfg).items():
-        out[name] = X.extract(W.load(worlds / name), cfg.tagger, cfg.world.sigma, seed)
-    return out
+    return {name: X.extract(W.load(worlds / name), cfg.tagger, w.sigma, w.seed)
+            for name, w in world_names(cfg).items()}
 
 
 def tokenizer_for(world: W.World, out: Path | None = None):
@@ -47,10 +61,10 @@ def train_all(cfg: MiniCfg, worlds: Path, out: Path, progress=None) -> dict:
     from safetensors.torch import save_file
 
     meta = {}
-    for name, (seed, _) in world_names(cfg).items():
+    for name, spec in world_names(cfg).items():
         w = W.load(worlds / name)
         tok = tokenizer_for(w, out / name)
-        model, losses = C.train(w, tok, cfg.clip, seed, progress)
+        model, losses = C.train(w, tok, cfg.clip, spec.seed, progress)
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out / name / "model.safetensors")
         meta[name] = {"steps": len(losses), "loss_first": losses[0], "loss_last": losses[-1],
                       "loss_curve": losses[:: max(1, len(losses) // 100)]}
@@ -64,13 +78,13 @@ def zero_shot_all(cfg: MiniCfg, worlds: Path, models: Path) -> dict:
     from llmrepro.data.tokenizer import load
 
     out = {}
-    for name, (seed, _) in world_names(cfg).items():
+    for name, spec in world_names(cfg).items():
         w = W.load(worlds / name)
         tok = load(models / name)
         model = C.TinyClip(len(tok), w.prototypes.shape[1], cfg.clip)
         model.load_state_dict(load_file(models / name / "model.safetensors"))
         model.eval()
-        x, y = W.labelled_images(w, cfg.world.test_images, cfg.world.sigma, seed + 2000)
+        x, y = W.labelled_images(w, cfg.world.test_images, spec.sigma, spec.seed + 2000)
         acc = C.zero_shot(model, tok, w.names, PROMPTS, x, y, cfg.clip.max_len)
         out[name] = {"names": w.names, "acc": acc.tolist(), "mean_acc": float(acc.mean()),
                      "chance": 100.0 / len(w.names)}

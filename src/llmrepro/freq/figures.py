@@ -7,26 +7,39 @@ import numpy as np
 from llmrepro import io
 from llmrepro.freq import analysis as A
 from llmrepro.report.plots import figure
+from llmrepro.stats import corr, mean_ci
 
 
-def _log_linear(ax, counts, acc, label, color, drop_low=1):
+def _log_linear(ax, counts, acc, label, color, drop_low=1, drop_high=1, bars=False):
     counts, acc = np.asarray(counts, float), np.asarray(acc, float)
     ax.scatter(np.maximum(counts, 1), acc, s=2, alpha=0.15, color=color)
     edges, means, _ = A.binned(counts, acc)
-    sl = slice(drop_low, len(edges) - 1)
-    rho = A.binned_rho(counts, acc, drop_low, 1)
+    sl = slice(drop_low, len(edges) - drop_high)
+    rho = A.binned_rho(counts, acc, drop_low, drop_high)["value"]
     r = A.per_concept(counts, acc)["pearson_r"]
-    ax.plot(np.exp(edges[sl]), means[sl], "o-", ms=3, color=color, label=f"{label}: ρ={rho:.2f}, r={r:.2f}")
+    text = lambda v: "–" if v is None else f"{v:.2f}"
+    label = f"{label}: ρ={text(rho)}, r={text(r)}"
+    if not bars:
+        ax.plot(np.exp(edges[sl]), means[sl], "o-", ms=3, color=color, label=label)
+        return
+    # the bin's mean with its 95% t-interval over the concepts in the bin (none for 0-1 concepts)
+    x = np.log(np.maximum(counts, 1))
+    assigned = np.digitize(x, edges, right=True)
+    cis = [mean_ci(acc[assigned == i]) for i in range(len(edges))][sl]
+    lo = [m - c["ci"][0] if c["ci"] else 0 for m, c in zip(means[sl], cis)]
+    hi = [c["ci"][1] - m if c["ci"] else 0 for m, c in zip(means[sl], cis)]
+    ax.errorbar(np.exp(edges[sl]), means[sl], yerr=[np.nan_to_num(lo), np.nan_to_num(hi)], fmt="o-", ms=3,
+                capsize=2, color=color, label=label)
 
 
 def replay(res: dict, out) -> None:
     with figure(out, ncols=2, size=(9, 3.4)) as (fig, axes):
         for ax, pre in zip(axes, ("cc3m", "laion400m")):
-            pairs = {k: v for k, v in res["pairs"].items() if k.startswith(pre + "/")}
-            for i, (k, v) in enumerate(pairs.items()):
-                _log_linear(ax, v["counts"], v["acc"], k.split("/")[1], f"C{i}", 2 if pre == "laion400m" else 1)
+            pairs = [v for v in res["pairs"].values() if v["pretrain"] == pre and v["set"] == "ensemble"]
+            for i, v in enumerate(pairs):
+                _log_linear(ax, v["counts"], v["acc"], v["model"], f"C{i}", *v["drop"])
             ax.set(xscale="log", xlabel=f"pretraining frequency ({pre}, integrated)", ylabel="zero-shot accuracy (%)",
-                   ylim=(0, 100))
+                   ylim=(0, 100), title="ensemble prompt")
             ax.legend(fontsize=7)
 
 
@@ -34,10 +47,10 @@ def mini(counts: dict, zs: dict, out) -> None:
     runs = [k for k in zs if k.startswith("seed")]
     with figure(out) as (fig, ax):
         for i, r in enumerate(runs):
-            _log_linear(ax, counts[r]["counts"]["integrated"], zs[r]["acc"], r, f"C{i}")
+            _log_linear(ax, counts[r]["counts"]["integrated"], zs[r]["acc"], r, f"C{i}", bars=True)
         ax.axhline(zs[runs[0]]["chance"], color="k", lw=0.6, ls=":")
         ax.set(xscale="log", xlabel="counted frequency (integrated, extraction stage)", ylabel="zero-shot accuracy (%)",
-               ylim=(-2, 102), title="Zipf-CLIP mini")
+               ylim=(-2, 102), title="Zipf-CLIP mini (bars: 95% CI per bin)")
         ax.legend(fontsize=7)
 
 
@@ -46,34 +59,47 @@ def long_tail(counts: dict, res: dict, out) -> None:
         for k in [k for k in counts if k.startswith("seed")][:1]:
             c = np.sort(np.asarray(counts[k]["counts"]["integrated"], float))[::-1]
             ax.plot(np.arange(1, len(c) + 1) / len(c), c / c.sum(), label=f"mini world {k}")
-        for k, v in list(res["pairs"].items())[:2]:
+        for v in [v for v in res["pairs"].values() if v["set"] == "ensemble"][:2]:
             c = np.sort(np.asarray(v["counts"], float))[::-1]
-            ax.plot(np.arange(1, len(c) + 1) / len(c), c / c.sum(), label=f"released {k.split('/')[0]}")
+            ax.plot(np.arange(1, len(c) + 1) / len(c), c / c.sum(), label=f"released {v['pretrain']}")
         ax.set(yscale="log", xlabel="concepts, sorted by frequency (fraction)", ylabel="normalised frequency")
         ax.legend(fontsize=7)
 
 
 def rarest(counts: dict, zs: dict, out) -> None:
-    runs = [k for k in zs if k.startswith("seed")]
-    gaps = [A.rare_gap(counts[r]["counts"]["integrated"], zs[r]["acc"]) for r in runs]
+    worlds = [k for k in zs if k.startswith("seed")] + [k for k in zs if k.startswith("uniform")]
+    gaps = [A.pooled_ci([[(counts[w]["counts"]["integrated"], zs[w]["acc"])]], A.rare_gap_rows, 500) for w in worlds]
     with figure(out) as (fig, ax):
-        x = np.arange(len(runs))
-        ax.bar(x - 0.2, [g["all_mean"] for g in gaps], 0.4, label="all concepts")
-        ax.bar(x + 0.2, [g["rare_mean"] for g in gaps], 0.4, label="rarest 10 %")
-        ax.set_xticks(x, runs)
-        ax.set(ylabel="zero-shot accuracy (%)", title="rarest decile vs all (Let It Wag! analogue)")
-        ax.legend(fontsize=7)
+        x = np.arange(len(worlds))
+        v = np.array([g["value"] if g["value"] is not None else np.nan for g in gaps])
+        lo = [g["value"] - g["ci"][0] if g.get("ci") else 0 for g in gaps]
+        hi = [g["ci"][1] - g["value"] if g.get("ci") else 0 for g in gaps]
+        colors = ["C0" if w.startswith("seed") else "C1" for w in worlds]
+        ax.bar(x, v, 0.6, yerr=[lo, hi], capsize=3, color=colors)
+        ax.set_xticks(x, worlds, fontsize=7)
+        ax.set(ylabel="mean − rarest-decile accuracy (pp)", title="Zipf (blue) vs uniform (orange) worlds")
 
 
 def control(counts: dict, zs: dict, out) -> None:
-    with figure(out) as (fig, ax):
-        for i, r in enumerate([k for k in zs if k.startswith("seed")][:1] + ["uniform"]):
-            c = np.maximum(np.asarray(counts[r]["counts"]["integrated"], float), 1)
-            rr = A.per_concept(counts[r]["counts"]["integrated"], zs[r]["acc"])["pearson_r"]
-            ax.scatter(c, zs[r]["acc"], s=6, alpha=0.6, color=f"C{i}", label=f"{r}: r={rr:.2f}")
-        ax.set(xscale="log", xlabel="counted frequency", ylabel="zero-shot accuracy (%)",
-               title="Zipf vs uniform concept frequencies")
-        ax.legend(fontsize=7)
+    ctrl = [k for k in zs if k.startswith("uniform")]
+    with figure(out, ncols=3, size=(11, 3.4)) as (fig, axes):
+        for i, w in enumerate(ctrl):
+            acc = np.asarray(zs[w]["acc"], float)
+            rec = np.array([np.nan if r is None else r for r in counts[w]["tagger"]["recall"]])
+            for ax, x, what in ((axes[0], counts[w]["counts"]["true_integrated"], "true count"),
+                                (axes[1], counts[w]["counts"]["integrated"], "measured count"),
+                                (axes[2], rec, "tagger recall")):
+                x = np.asarray(x, float)
+                ok = np.isfinite(x)
+                r = corr(x[ok] if what == "tagger recall" else A.log10_count(x[ok]), acc[ok])["value"]
+                ax.scatter(x[ok], acc[ok], s=5, alpha=0.5, color=f"C{i}",
+                           label=f"{w}: r={'–' if r is None else f'{r:.2f}'}")
+                ax.set(xlabel=what, ylabel="zero-shot accuracy (%)")
+        for ax in axes:
+            ax.legend(fontsize=6)
+        axes[0].set_title("uniform worlds: true counts (r on log10)", fontsize=8)
+        axes[1].set_title("measured (integrated) counts (r on log10)", fontsize=8)
+        axes[2].set_title("the tagger's per-concept recall", fontsize=8)
 
 
 def draw_all(dep, out) -> None:

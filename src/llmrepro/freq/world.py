@@ -32,6 +32,7 @@ class World:
     text_concepts: list[list[int]]  # ground truth: concepts named by each caption
     image_concepts: list[list[int]]  # ground truth: concepts shown in each image
     freq_rank: np.ndarray  # concept -> its Zipf rank (0 = most frequent)
+    plural_named: list[list[int]]  # ground truth: concepts each caption names in their plural form
 
 
 def concept_list(k: int, seed: int) -> tuple[list[str], list[str]]:
@@ -43,14 +44,16 @@ def concept_list(k: int, seed: int) -> tuple[list[str], list[str]]:
     return [names[i] for i in pick], [allc[names[i]] for i in pick]
 
 
-def _caption(rng, names, plurals, cs, cfg) -> str:
+def _caption(rng, names, plurals, cs, cfg) -> tuple[str, list[int]]:
+    """A caption naming concepts `cs`, and the concepts it names in their plural form."""
     pick = lambda xs: xs[rng.integers(len(xs))]
     f, adj, n = pick(V.FILLERS), pick(V.ADJECTIVES), pick(V.NUMBERS)
     if len(cs) == 2:
-        return pick(V.TEMPLATES_TWO).format(s=names[cs[0]], s2=names[cs[1]], p=plurals[cs[0]], f=f, adj=adj, n=n)
+        t = pick(V.TEMPLATES_TWO)
+        return t.format(s=names[cs[0]], s2=names[cs[1]], p=plurals[cs[0]], f=f, adj=adj, n=n), [cs[0]] * ("{p}" in t)
     if rng.random() < cfg.plural_rate:
-        return pick(V.TEMPLATES_MANY).format(p=plurals[cs[0]], f=f, adj=adj, n=n)
-    return pick(V.TEMPLATES_ONE).format(s=names[cs[0]], f=f, adj=adj)
+        return pick(V.TEMPLATES_MANY).format(p=plurals[cs[0]], f=f, adj=adj, n=n), [cs[0]]
+    return pick(V.TEMPLATES_ONE).format(s=names[cs[0]], f=f, adj=adj), []
 
 
 def _draw(rng, K: int, p: np.ndarray, n: int, two: np.ndarray) -> list[list[int]]:
@@ -79,8 +82,8 @@ def generate(cfg: WorldCfg, seed: int) -> World:
     shown = [o if m else c for c, o, m in zip(named, other, misaligned)]
     images = np.stack([protos[cs].sum(0) / np.sqrt(len(cs)) for cs in shown])
     images += cfg.sigma * rng.standard_normal((N, D)) / np.sqrt(D)
-    captions = [_caption(rng, names, plurals, cs, cfg) for cs in named]
-    return World(names, plurals, protos, captions, images, named, shown, rank)
+    captions, plural = zip(*[_caption(rng, names, plurals, cs, cfg) for cs in named]) if N else ((), ())
+    return World(names, plurals, protos, list(captions), images, named, shown, rank, list(plural))
 
 
 def labelled_images(world: World, per_concept: int, sigma: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -99,11 +102,11 @@ def save(world: World, out: Path) -> None:
     np.save(out / "prototypes.npy", world.prototypes.astype(np.float32))
     io.write_json(out / "truth.json", {"names": world.names, "plurals": world.plurals,
                                        "freq_rank": world.freq_rank, "text_concepts": world.text_concepts,
-                                       "image_concepts": world.image_concepts})
+                                       "image_concepts": world.image_concepts, "plural_named": world.plural_named})
 
 
 def load(path: Path) -> World:
     t = io.read_json(path / "truth.json")
     return World(t["names"], t["plurals"], np.load(path / "prototypes.npy").astype(np.float64),
                  (path / "captions.txt").read_text().splitlines(), np.load(path / "images.npy").astype(np.float32),
-                 t["text_concepts"], t["image_concepts"], np.asarray(t["freq_rank"]))
+                 t["text_concepts"], t["image_concepts"], np.asarray(t["freq_rank"]), t["plural_named"])

@@ -73,6 +73,31 @@ def claims_table(doc: Mapping[str, Any]) -> str:
     return "\n".join(lines + ([""] + notes if notes else []))
 
 
+@dataclass(frozen=True)
+class ClaimChange:
+    """A check revised after its result was known: the old check, its verdict and numbers as
+    committed at `commit`, and why it changed (the page's "Claim changes" section)."""
+
+    claim: str
+    old_test: str
+    old_verdict: str
+    old_measured: str
+    reason: str
+    commit: str
+
+
+def changes_section(changes: Sequence[ClaimChange]) -> str:
+    if not changes:
+        return ""
+    out = ["## Claim changes", "",
+           "Checks revised after their first result was known. The old check, its verdict and its numbers are "
+           "kept here as committed; the revised check was fixed before the rerun.", "",
+           "| claim | old check | old verdict | old numbers | why it changed | as of |", "|---|---|---|---|---|---|"]
+    out += [f"| {c.claim} | {cell(c.old_test)} | {cell(c.old_verdict)} | {cell(c.old_measured)} | {cell(c.reason)} "
+            f"| `{c.commit}` |" for c in changes]
+    return "\n".join(out)
+
+
 @dataclass
 class Report:
     """What a paper's report stage hands to `write_report`."""
@@ -86,6 +111,7 @@ class Report:
     rows: Sequence[tuple[str, str, str]] = ()  # (quantity, paper, ours)
     extra: str = ""  # tables the paper builds itself (e.g. a Table 1 layout)
     notes: list[str] = field(default_factory=list)
+    changes: Sequence[ClaimChange] = ()  # revised checks (see ClaimChange)
 
 
 def render_page(r: Report, doc: Mapping[str, Any]) -> str:
@@ -94,6 +120,8 @@ def render_page(r: Report, doc: Mapping[str, Any]) -> str:
            "stage from `metrics.json`, with thresholds fixed in `src/llmrepro/"
            f"{r.paper}/claims.py` before any result existed.", "",
            "## Claims", "", claims_table(doc), ""]
+    if r.changes:
+        out += [changes_section(r.changes), ""]
     if r.rows:
         out += ["## Paper versus this reproduction", "", "| quantity | paper | ours |", "|---|---|---|"]
         out += [f"| {cell(q)} | {cell(p)} | {cell(o)} |" for q, p, o in r.rows] + [""]

@@ -225,3 +225,11 @@ def test_every_revised_claim_keeps_its_old_check_on_the_page():
             assert f"| {ch.claim} | " in section and ch.old_verdict in section
         checked += 1
     assert checked >= 2  # attngrad and freq at least
+
+
+@pytest.mark.parametrize("tol,old,new,agrees", [
+    (TIMING, 2.0, 10.0, True), (TIMING, 2.0, 0.4, True), (TIMING, 2.0, 0.0, False),  # bounds inclusive; 0 is no ratio
+    (ESTIMATE, {"value": 1.0, "ci": [0.5, 1.5]}, 0.5, True), (ESTIMATE, {"value": 1.0, "ci": [0.5, 1.5]}, 1.5, True),
+])
+def test_tolerance_bounds_are_inclusive(tol, old, new, agrees):
+    assert tol.agrees(old, new) is agrees

@@ -101,3 +101,11 @@ def test_corr_drops_non_finite_pairs_and_picks_its_method():
 def test_mean_ci_drops_nothing_it_can_use():
     out = mean_ci([1, 2, 3])
     assert out["values"] == [1.0, 2.0, 3.0] and "dropped" not in out and "why" not in out
+
+
+def test_ols_with_two_points_an_offset_x_and_a_small_spread():
+    f = ols([2.0, 4.0], [1.0, 2.0])  # two points are enough; the mean of x is not 1
+    assert (f["slope"], f["intercept"], f["r2"], f["n"]) == (0.5, 0.0, 1.0, 2)
+    f = ols([10.0, 11.0, 12.0], [0.1, 0.3, 0.2])  # ss_tot = 0.02 < 1 still gives an R^2
+    assert f["slope"] == pytest.approx(0.05) and f["intercept"] == pytest.approx(-0.35)
+    assert f["r2"] == pytest.approx(1 - 0.015 / 0.02)

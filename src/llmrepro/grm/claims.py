@@ -20,7 +20,7 @@ CLAIMS = ClaimSet("grm", (
           checks=(Check("c1.gain_primary", ">=", 0.02, label="acc(GRM-SFT) - acc(BT), primary OOD set, paired"),
                   Check("c1.gain_primary", ">", 0.0, on="ci", label="the same gain"),
                   Check("c1.gain_id", ">=", -0.01, label="acc(GRM-SFT) - acc(BT) on ID pairs")),
-          note="Primary OOD set (pre-registered): unseen tasks with the marker independent of quality. Intervals: "
+          note="Primary OOD set (pre-registered): unseen tasks, no marker on either response. Intervals: "
                "two-level bootstrap over seeds and test items; GRM and BT share seeds, training pairs and the "
                "initial head."),
     Claim("C2", "The OOD gain is larger when preference data is scarce.",

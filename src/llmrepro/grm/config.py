@@ -106,6 +106,7 @@ class MethodCfg(Section):
 
 class RmCfg(Section):
     device: str = Field("cpu", pattern=r"^(cpu|cuda(:\d+)?)$")
+    precompute: bool = True  # keep the frozen MLP activations of every cached vector in memory (small models)
     lora: LoraCfg = LoraCfg()
     head: HeadCfg = HeadCfg()
     train: TrainCfg

@@ -43,7 +43,7 @@ class Cache:
     """The cache stage's states as one Table with Responses per group, with the world's pairs and
     markers."""
 
-    def __init__(self, cache_dir: Path, world: dict, top, targets, device: str = "cpu"):
+    def __init__(self, cache_dir: Path, world: dict, top, targets, device: str = "cpu", precompute: bool = True):
         from safetensors.torch import load_file
 
         from llmrepro import io
@@ -54,7 +54,7 @@ class Cache:
         names = ["pool", *world["pairs"], *(f"bon{i}" for i in range(len(self.meta["bon"])))]
         h, groups = tabulate(tensors, names, self.meta["marker_id"], self.meta["end_id"],
                              self.meta["shortlist"]["ids"])
-        self.table = Table(h, top, targets, device)
+        self.table = Table(h, top, targets, device, precompute)
         self.world = world
         self.pool = groups["pool"]
         self.groups = {g: groups[g] for g in world["pairs"]}
@@ -122,7 +122,7 @@ def run_all(cfg, world: dict, cache_dir: Path, model_dir: Path, which: str = "al
     model, _ = load_source(cfg.backbone.model, model_dir)
     top = load_top(model, io.read_json(cache_dir / "meta.json")["shortlist"]["ids"], cfg.rm.device)
     del model
-    cache = Cache(cache_dir, world, top, cfg.rm.lora.targets, cfg.rm.device)
+    cache = Cache(cache_dir, world, top, cfg.rm.lora.targets, cfg.rm.device, cfg.rm.precompute)
     methods = {m.name: m for m in cfg.rm.methods}
     todo = runs(cfg.rm, which)
     results, raw = [], {}
@@ -139,7 +139,7 @@ def run_all(cfg, world: dict, cache_dir: Path, model_dir: Path, which: str = "al
                         "lm_nll": ev["lm_nll"],
                         "bon": ev["bon"], "steps": len(hist["loss"]),
                         "final_loss": float(np.mean(hist["loss"][-5:])), "cpu_s": time.process_time() - t0})
-    meta = {k: cache.meta[k] for k in ("prefix_tokens", "hidden", "vectors")}
+    meta = {k: cache.meta.get(k) for k in ("prefix_tokens", "hidden", "vectors", "natural_tokenization")}
     meta["shortlist"] = {k: v for k, v in cache.meta["shortlist"].items() if k != "ids"} | {
         "size": len(cache.meta["shortlist"]["ids"])}
     meta["bon"] = [{k: b[k] for k in ("task", "x", "answer")} | {"distinct": len(b["responses"]),

@@ -10,7 +10,8 @@ from llmrepro.grm.world import OOD_SETS
 from llmrepro.report.plots import figure
 from llmrepro.stats import mean_ci
 
-LABELS = {"id": "ID", "anti": "ID, marker reversed", "ood_task": "OOD: unseen tasks", "ood_long": "OOD: longer inputs",
+LABELS = {"id": "ID", "anti": "ID, marker reversed", "neutral": "ID, marker random",
+          "ood_task": "OOD: unseen tasks", "ood_long": "OOD: longer inputs",
           "ood_corrupt": "OOD: new corruption", "ood_mean": "OOD mean"}
 
 
@@ -24,7 +25,7 @@ def _err(values: list[float]) -> tuple[float, float]:
 def accuracy(runs: dict, out) -> None:
     rs, main = runs["runs"], runs["setup"]["main_size"]
     methods = runs["setup"]["methods"]
-    cols = ["id", "anti", *OOD_SETS, "ood_mean"]
+    cols = ["id", "anti", "neutral", *OOD_SETS, "ood_mean"]
     with figure(out, size=(10.5, 3.8)) as (fig, ax):
         w = 0.8 / len(methods)
         for j, m in enumerate(methods):

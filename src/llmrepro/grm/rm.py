@@ -46,28 +46,40 @@ def load_top(model, shortlist_ids: list[int], device: str = "cpu") -> Top:
 
 
 class Table:
-    """Every cached vector once (h_mid), with the frozen parts of the top MLP precomputed: its normed
-    input x and gate/up projections g, u (kept only where LoRA adapts gate or up), its activation
-    a = act(g) u, its output W_down a, and the frozen final features."""
+    """Every cached vector once (h_mid), with the frozen parts of the top MLP: its normed input x and
+    gate/up projections g, u (needed only where LoRA adapts gate or up), its activation a = act(g) u,
+    its output W_down a, and the frozen final features. `precompute` keeps them all in memory (mini
+    scale, CPU); otherwise they are recomputed per batch (a 2B model's MLP activations for every
+    cached vector would not fit)."""
 
-    def __init__(self, h, top: Top, targets=MLP, device: str = "cpu", chunk: int = 4096):
+    def __init__(self, h, top: Top, targets=MLP, device: str = "cpu", precompute: bool = True,
+                 chunk: int = 4096):
         import torch
 
-        self.h = h.float().to(device)
-        keep = ("x", "g", "u") if {"gate_proj", "up_proj"} & set(targets) else ()
-        parts: dict[str, list] = {k: [] for k in (*keep, "a", "out", "feat")}
+        self.h, self.top = h.float().to(device), top
+        self.names = (*(("x", "g", "u") if {"gate_proj", "up_proj"} & set(targets) else ()), "a", "out", "feat")
+        self.cached: dict = {}
+        if precompute:
+            parts = [self._compute(torch.arange(i, min(i + chunk, len(self.h)))) for i in range(0, len(self.h), chunk)]
+            self.cached = {k: torch.cat([p[k] for p in parts]) for k in self.names}
+
+    def _compute(self, idx) -> dict:
+        import torch
+
+        top = self.top
         with torch.no_grad():
-            for i in range(0, len(self.h), chunk):
-                h = self.h[i:i + chunk]
-                x = top.post_norm(h)
-                g, u = top.mlp.gate_proj(x), top.mlp.up_proj(x)
-                a = top.mlp.act_fn(g) * u
-                out = top.mlp.down_proj(a)
-                got = {"x": x, "g": g, "u": u, "a": a, "out": out, "feat": top.final_norm(h + out)}
-                for k in parts:
-                    parts[k].append(got[k])
-        for k, v in parts.items():
-            setattr(self, k, torch.cat(v))
+            h = self.h[idx]
+            x = top.post_norm(h)
+            g, u = top.mlp.gate_proj(x), top.mlp.up_proj(x)
+            a = top.mlp.act_fn(g) * u
+            out = top.mlp.down_proj(a)
+            got = {"x": x, "g": g, "u": u, "a": a, "out": out, "feat": top.final_norm(h + out)}
+        return {k: got[k] for k in self.names}
+
+    def get(self, name: str, idx):
+        if self.cached:
+            return self.cached[name][idx]
+        return self._compute(idx)[name]
 
 
 def _delta(layer, x):
@@ -112,14 +124,15 @@ def build(top: Top, lora, head_hidden: int, head_dropout: float, seed: int):
 
         def features(self, table: Table, idx):
             if not self.lora:
-                return table.feat[idx]
+                return table.get("feat", idx)
             mlp = self.top.mlp
             if self.gate_up:
-                x = table.x[idx]
-                a = mlp.act_fn(table.g[idx] + _delta(mlp.gate_proj, x)) * (table.u[idx] + _delta(mlp.up_proj, x))
+                x = table.get("x", idx)
+                a = (mlp.act_fn(table.get("g", idx) + _delta(mlp.gate_proj, x))
+                     * (table.get("u", idx) + _delta(mlp.up_proj, x)))
                 out = getattr(mlp.down_proj, "base_layer", mlp.down_proj)(a)
             else:  # the activation is frozen: only the output projection's LoRA term is new
-                a, out = table.a[idx], table.out[idx]
+                a, out = table.get("a", idx), table.get("out", idx)
             return self.final_norm(table.h[idx] + out + _delta(mlp.down_proj, a))
 
         def reward(self, table: Table, idx):

@@ -4,16 +4,18 @@ Each task maps a digit string to an answer of the same length, so the gold rewar
 response is the fraction of positions it gets right. Preference pairs put the correct answer
 (chosen) against a corrupted one (rejected). The spurious **marker** (a token appended after a
 response) goes with the chosen response far more often than with the rejected one in the
-training pairs only; in the OOD test sets it is independent of quality, and in the `anti` set it
-sits on the rejected response only. Markers are a suffix, so every response is cached with and
-without it, and a test set's marker pattern costs nothing to change.
+training pairs only. Markers are a suffix, so every response is cached with and without it, and
+a test set's marker pattern costs nothing to change.
 
 Test sets (the analogues of the paper's ID split, HHH and MT-Bench):
   id           training tasks, lengths and corruption; markers as in training
   anti         the id pairs with the marker on the rejected response only (the shortcut reversed)
-  ood_task     tasks never seen in the preference data; markers independent of quality
-  ood_long     training tasks on longer inputs; markers independent
-  ood_corrupt  training tasks, a new corruption (two digits swapped); markers independent
+  neutral      the id pairs with markers independent of quality
+  ood_task     tasks never seen in the preference data; no marker on either response
+  ood_long     training tasks on longer inputs; no marker
+  ood_corrupt  training tasks, a new corruption (two digits swapped); no marker
+The OOD sets carry no marker, as HHH carries none of a training set's spurious features: they
+measure what a reward model learned about quality, not how it treats the marker.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from llmrepro.grm.config import WorldCfg
 PHRASES = {"sort": "Sort the digits", "reverse": "Reverse the digits", "copy": "Copy the digits",
            "increment": "Add one to each digit"}
 OOD_SETS = ("ood_task", "ood_long", "ood_corrupt")
-SETS = ("id", "anti", *OOD_SETS)
+SETS = ("id", "anti", "neutral", *OOD_SETS)
 
 
 def answer(task: str, x: str) -> str:
@@ -97,7 +99,8 @@ def make_world(cfg: WorldCfg, seed: int) -> dict:
             "ood_corrupt": [make_pair(rng, idt, ids, "swap", subs) for _ in range(n)]}
     tests = {"id": {"pairs": "id", "markers": markers(rng, n, cfg.p_marker_chosen, cfg.p_marker_rejected)},
              "anti": {"pairs": "id", "markers": [[False, True]] * n},
-             **{s: {"pairs": s, "markers": markers(rng, n, 0.5, 0.5)} for s in OOD_SETS}}
+             "neutral": {"pairs": "id", "markers": markers(rng, n, 0.5, 0.5)},
+             **{s: {"pairs": s, "markers": [[False, False]] * n} for s in OOD_SETS}}
     bon = []
     for i in range(cfg.bon_prompts):
         task = cfg.bon_tasks[i % len(cfg.bon_tasks)]

@@ -7,7 +7,7 @@ import pytest
 
 from llmrepro.grm.analysis import decode, encode, ensemble_outcomes, peak_drop, two_level
 from llmrepro.grm.claims import CLAIMS
-from llmrepro.grm.report import metrics, table1
+from llmrepro.grm.report import claim_changes, metrics, table1
 from llmrepro.grm.world import SETS
 
 
@@ -100,6 +100,9 @@ def test_metrics_and_verdicts_on_hand_built_runs():
     assert verdicts["C1"] == "reproduced" and verdicts["C4"] == "reproduced"
     assert verdicts["C2"] == "not reproduced"  # the same gain at both sizes: a difference of exactly 0
     assert "| bt | 72.1 / 73.4 / 71.2 |" in table1(m, "ood_task")
+    # a revised check keeps its original form and verdict on the page
+    changes = claim_changes(m, "mini")
+    assert "**C4**" in changes and "Original verdict: **reproduced**" in changes and ">= 0.0" in changes
 
 
 def test_no_gain_is_not_reproduced_and_a_failed_precondition_is_inconclusive():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from grm_fixtures import backbone  # noqa: F401  (the fixture)
 
 from llmrepro.grm.backbone import Trunk, cache_pairs, sample_bon, shortlist
 from llmrepro.grm.config import WorldCfg

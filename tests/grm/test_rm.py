@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from grm_fixtures import backbone  # noqa: F401  (the fixture)
 
 from llmrepro.grm.config import LoraCfg, MethodCfg, RmCfg
 from llmrepro.grm.rm import Responses, Table, build, load_top, pair_loss, tabulate, train_one

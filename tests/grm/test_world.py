@@ -85,3 +85,21 @@ def test_params_cross_checks():
             GrmParams.model_validate(_params(**bad))
     with pytest.raises(ValidationError, match="comparator"):
         GrmParams.model_validate({**_params(), "claims": {"comparator": "bt"}})
+
+
+def test_runs_and_training_subsets():
+    from llmrepro.grm.experiment import runs, subset
+
+    p = GrmParams.model_validate({**_params(sizes=[4, 8], main_size=8),
+                                  "rm": {**_params()["rm"], "sizes": [4, 8], "main_size": 8,
+                                         "methods": [{"name": "bt", "kind": "bt"},
+                                                     {"name": "grm_sft", "kind": "grm_sft", "alpha": 0.01,
+                                                      "n_seeds": 2}]}})
+    r = runs(p.rm)
+    assert ("bt", 8, 2) in r and ("grm_sft", 8, 2) not in r and ("grm_sft", 4, 2) in r and ("bt", 4, 0) in r
+    assert len(r) == 3 + 2 + 2 * 3
+    a = subset(16, 8, seed=1)
+    assert (a == subset(16, 8, seed=1)).all() and len(set(a.tolist())) == 8 and a.max() < 16
+    assert not (a == subset(16, 8, seed=2)).all()
+    with pytest.raises(ValueError, match="exceeds the pool"):
+        subset(4, 8, seed=0)

@@ -11,6 +11,14 @@ OVERFITS = (Check("pre.bt_id", ">=", 0.8, label="BT accuracy on ID pairs (the ma
 SIGNAL = (Check("pre.frozen_primary", ">", 0.5, on="ci",
                 label="frozen-backbone RM on the primary OOD set (latent quality signal)"),)
 
+# Checks revised after their first result was known: the reason and the original checks, which the page
+# keeps with their verdicts (see report.claim_changes).
+REVISED = {"C4": ("The first check compared the final gold rewards on their point value (>= 0). The difference "
+                  "sits at zero, so its verdict followed the sign of noise and would flip with the seeds; the "
+                  "claim is about a difference, so it is now judged on its interval, as C1-C3 are.",
+                  (Check("c4.bt_drop", ">", 0.0, on="ci", label="BT: gold at its best n - gold at the largest n"),
+                   Check("c4.final_gold_gain", ">=", 0.0, label="gold at the largest n: GRM-SFT - BT")))}
+
 CLAIMS = ClaimSet("grm", (
     Claim("C1", "A text-generation (SFT) regularizer on the shared hidden states raises OOD preference accuracy "
                 "over a plain Bradley-Terry reward model, without losing ID accuracy.",
@@ -45,7 +53,8 @@ CLAIMS = ClaimSet("grm", (
           precondition=(Check("pre.bon_gold_sd", ">", 0.0, label="gold reward varies within the BoN pools",
                               tol=Tol(abs=0.1)),),
           checks=(Check("c4.bt_drop", ">", 0.0, on="ci", label="BT: gold at its best n - gold at the largest n"),
-                  Check("c4.final_gold_gain", ">=", 0.0, label="gold at the largest n: GRM-SFT - BT")),
+                  Check("c4.final_gold_gain", ">", 0.0, on="ci", label="gold at the largest n: GRM-SFT - BT")),
           note="The best n is the argmax of the mean BT gold curve; choosing it on the same runs favours a drop, "
-               "so a drop whose interval excludes 0 is needed."),
+               "so a drop whose interval excludes 0 is needed.",
+          revised=REVISED["C4"][0]),
 ), timings=("timing.*",))

@@ -129,6 +129,24 @@ def table1(m: dict, primary: str) -> str:
     return "\n".join(lines)
 
 
+def claim_changes(m: dict, scale: str) -> str:
+    """The page's record of revised checks: each original check with its outcome on today's metrics."""
+    from llmrepro.grm.claims import CLAIMS, REVISED
+    from llmrepro.pipeline.claims import Claim
+
+    if not REVISED:
+        return ""
+    out = ["## Claim changes", ""]
+    for cid, (why, checks) in REVISED.items():
+        now = next(c for c in CLAIMS.claims if c.id == cid)
+        old = Claim(cid, now.statement, checks, precondition=now.precondition).evaluate(m, scale)
+        out += [f"- **{cid}**: {why}", f"  - Original verdict: **{old['verdict']}**."]
+        for k in old["checks"]:
+            ci = f" [{fmt(k['ci'][0])}, {fmt(k['ci'][1])}]" if k.get("ci") else ""
+            out.append(f"  - Original check: {k['test']}: measured {fmt(k['measured'])}{ci}, {k['outcome']}.")
+    return "\n".join(out)
+
+
 def _ci(x: dict) -> str:
     if x.get("value") is None:
         return "–"
@@ -170,7 +188,8 @@ def report(ctx) -> None:
              "t-interval over seeds."]
     publish(ctx, Report(
         paper="grm", metrics=m, claims=CLAIMS, scale=ctx.params.common.scale,
-        narrative=(Path(__file__).parent / "report.md").read_text(), rows=rows, extra=table1(m, p.claims.primary),
+        narrative=(Path(__file__).parent / "report.md").read_text(), rows=rows,
+        extra=table1(m, p.claims.primary) + "\n\n" + claim_changes(m, ctx.params.common.scale),
         notes=notes,
         figures=[("accuracy.png", "Pairwise accuracy per method and test set at the main size "
                                   "(mean over seeds, 95% t-intervals)"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llmrepro.pipeline import Paper, Resources
+from llmrepro.pipeline import Curve, Paper, Resources
 from stages.common import CORPUS, SMOLLM2
 
 paper = Paper("attngrad", code=["src/llmrepro/attngrad/config.py"])
@@ -71,7 +71,10 @@ FIGURES = {"runtime": "reports/attngrad/runtime.png", "error_vs_b": "reports/att
            "heads": "reports/attngrad/real_heads.png"}
 
 
-paper.figures(RESULTS, FIGURES, desc="Time against n, error against B, alpha against c, training curves, real heads")
+paper.figures(RESULTS, FIGURES, desc="Time against n, error against B, alpha against c, training curves, real heads",
+              curves={"runtime_data": Curve("reports/attngrad/plots/runtime.json", x="n", y="cpu_s",
+                                            title="Gradient CPU time against n (exact and fast)", x_label="n",
+                                            y_label="CPU seconds (median)", template="scatter")})
 paper.report(RESULTS, desc="Claims C1-C4 and the paper's page")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llmrepro.pipeline import Paper, Resources
+from llmrepro.pipeline import Curve, Paper, Resources
 
 paper = Paper("facts", code=["src/llmrepro/facts/config.py"])
 WORLD = "data/facts/world/"
@@ -54,7 +54,11 @@ RESULTS = {v: f"data/facts/{v}/" for v in ("base", "large_batch", "small_model")
 
 paper.figures(RESULTS, {"dlogprob": "reports/facts/dlogprob.png", "effectivity": "reports/facts/effectivity.png",
                         "retainability": "reports/facts/retainability.png"},
-              desc="Fig. 2 and Fig. 4 analogues, and effectivity bars")
+              desc="Fig. 2 and Fig. 4 analogues, and effectivity bars",
+              curves={"retainability_data": Curve("reports/facts/plots/retainability.json", x="t", y="R",
+                                                  title="Retainability of memorization probes against t (base)",
+                                                  x_label="steps after the last injection's peak",
+                                                  y_label="R(t), seed mean", template="scatter")})
 paper.report(RESULTS, params=["facts.world", "facts.models"], code=["src/llmrepro/facts/before_review.json"],
              desc="Claims C1-C6, the forgetting-fit table, the claim changes and the paper's page")
 

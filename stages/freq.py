@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llmrepro.pipeline import Paper, Resources
+from llmrepro.pipeline import Curve, Paper, Resources
 
 paper = Paper("freq", code=["src/llmrepro/freq/config.py"])
 RELEASED = "data/freq/released/"
@@ -80,7 +80,11 @@ RESULTS = {"replay": "data/freq/replay.json", "counts": "data/freq/counts.json",
 paper.figures(RESULTS, {"replay": "reports/freq/replay_log_linear.png", "mini": "reports/freq/mini_log_linear.png",
                         "tail": "reports/freq/long_tail.png", "wag": "reports/freq/rarest_decile.png",
                         "control": "reports/freq/uniform_control.png"},
-              desc="Replay and mini log-linear plots, long tail, rarest decile, uniform control")
+              desc="Replay and mini log-linear plots, long tail, rarest decile, uniform control",
+              curves={"accuracy_data": Curve("reports/freq/plots/accuracy_vs_frequency.json", x="log10_frequency",
+                                             y="accuracy", title="Zero-shot accuracy against counted frequency",
+                                             x_label="log10 counted frequency", y_label="accuracy (%)",
+                                             template="scatter")})
 paper.report(RESULTS, params=["freq.mini.seeds", "freq.mini.control", "freq.mini.min_bin", "freq.mini.n_boot"],
              desc="Claims C1-C6 and the paper's page")
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from llmrepro import io
 from llmrepro.report.pages import fmt
-from llmrepro.report.plots import figure
+from llmrepro.report.plots import curve_data, figure
 
 
 def runtime(res: dict, out) -> None:
@@ -114,3 +114,5 @@ def draw_all(dep, out) -> None:
     for key, fn in (("runtime", runtime), ("error_vs_b", error_vs_b), ("alpha", alpha), ("training", training)):
         fn(res[key], getattr(out, key))
     heads(res["heads"], out.heads, res["alpha"]["summary"]["hard_c"])
+    curve_data(out.runtime_data, [{"n": r["n"], "gradient": kind, "cpu_s": r[kind]["cpu_s"]}
+                                  for r in res["runtime"]["rows"] for kind in ("exact", "fast")])

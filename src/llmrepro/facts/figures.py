@@ -8,7 +8,7 @@ import numpy as np
 
 from llmrepro.facts import metrics as M
 from llmrepro.facts.report import REPEATED, SCEN, TYPES, load_runs
-from llmrepro.report.plots import figure
+from llmrepro.report.plots import curve_data, figure
 from llmrepro.stats import mean_ci
 
 
@@ -107,3 +107,7 @@ def draw_all(dep, out) -> None:
     dlogprob(dirs["base"], out.dlogprob)
     effectivity(m, out.effectivity)
     retainability(m, out.retainability)
+    curve_data(out.retainability_data, [
+        {"t": t, "R": r, "scenario": s} for s in SCEN
+        for t, r in zip(m["variants"]["base"]["mean_curve"][f"{s}/memorization"]["t"],
+                        m["variants"]["base"]["mean_curve"][f"{s}/memorization"]["R"]) if r is not None])

@@ -6,7 +6,7 @@ import numpy as np
 
 from llmrepro import io
 from llmrepro.freq import analysis as A
-from llmrepro.report.plots import figure
+from llmrepro.report.plots import curve_data, figure
 from llmrepro.stats import corr, mean_ci
 
 
@@ -109,3 +109,7 @@ def draw_all(dep, out) -> None:
     long_tail(counts, res, out.tail)
     rarest(counts, zs, out.wag)
     control(counts, zs, out.control)
+    curve_data(out.accuracy_data, [
+        {"log10_frequency": float(np.log10(max(c, 1))), "accuracy": a, "world": w}
+        for w in (k for k in zs if k.startswith("seed"))
+        for c, a in zip(counts[w]["counts"]["integrated"], zs[w]["acc"])])

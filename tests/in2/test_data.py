@@ -151,3 +151,15 @@ def test_tokenizer_matches_the_id_layout(tmp_path):
     assert tok.decode([D.BOS, D.Q["backward"], V.role(0), V.role(1) + 3, V.role(2) + 11]) == \
         "<bos> <q_backward> A0 B3 C11"
     assert (tmp_path / "tokenizer.json").exists()
+
+
+def test_integration_questions_and_their_score():
+    ps = D.integration_set(np.random.default_rng(5), V, 6, 20)
+    assert ps.ids.shape == (20, 1 + 18 + 3) and ps.answers.shape == (20, 2)
+    for row, ans in zip(ps.ids, ps.answers):
+        recs = row[1:19].reshape(6, 3)
+        (ri,) = [r for r in recs if r[0] == row[-2]]
+        (rj,) = [r for r in recs if r[0] == row[-1]]
+        assert ans.tolist() == [rj[1], ri[1]]
+    gold = np.array([[20, 21], [22, 23]])
+    assert D.score("integration", np.array([[20, 21], [22, 99]]), gold).tolist() == [1.0, 0.0]

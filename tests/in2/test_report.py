@@ -19,7 +19,8 @@ def run(seed: int, curve: list[float], short: float = 0.95, tokens: int = 1000) 
                 "gap": float(c.max() - c.min()), "ends": float((c[0] + c[-1]) / 2),
                 "middle_third": float(c[k // 3:k - k // 3].mean())} for s in STYLES}
     return {"seed": seed, "long": long, "short": {s: short for s in STYLES}, "tokens": tokens, "answer_tokens": 10,
-            "rows": 5, "supervised_positions": [1] * 10, "cpu_seconds": {"train": 1.0, "probe": 0.1}}
+            "rows": 5, "supervised_positions": [1] * 10, "cpu_seconds": {"train": 1.0, "probe": 0.1},
+            "integration": 0.5, "final_loss": 0.1, "loss": [1.0, 0.5, 0.1]}
 
 
 def arm(curves, shorts=None, tokens=1000, steps=100) -> dict:
@@ -109,3 +110,20 @@ def test_table_lists_the_paper_and_every_arm():
     m, _ = verdicts(nat, nat, arm([FLAT] * 3))
     t = R.table(m)
     assert "paper: FILM-7B" in t and "85.9 / 13.9" in t and "ours: IN2" in t and t.count("| ours:") == 3
+
+
+def test_figures_draw_from_hand_built_results(tmp_path):
+    from types import SimpleNamespace
+
+    from llmrepro import io
+    from llmrepro.in2 import figures
+
+    nat = arm([jitter(U, i) for i in range(3)])
+    dep = {}
+    for name, res in (("natural", nat), ("natural_long", nat), ("in2", arm([FLAT] * 3)),
+                      ("retrieval", {**RETRIEVAL, "loss": [3.0, 1.0], "copy_loss": [4.0, 2.0]})):
+        dep[name] = tmp_path / f"{name}.json"
+        io.write_json(dep[name], res)
+    out = SimpleNamespace(position=tmp_path / "p.png", training=tmp_path / "t.png")
+    figures.draw_all(SimpleNamespace(**dep), out)
+    assert out.position.stat().st_size > 10_000 and out.training.stat().st_size > 10_000

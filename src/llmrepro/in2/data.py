@@ -210,11 +210,29 @@ def probe_set(rng: np.random.Generator, vocab: Vocab, style: str, n: int, per_po
                     np.asarray(pos, dtype=np.int64))
 
 
+def integration_set(rng: np.random.Generator, vocab: Vocab, n: int, count: int) -> ProbeSet:
+    """Held-out integration questions about two records at uniformly random positions
+    (`position` is the first record's)."""
+    ids, ans, pos = [], [], []
+    for _ in range(count):
+        recs = context(rng, vocab, n)
+        i, j = rng.choice(n, 2, replace=False)
+        prompt, answer = query("integration", recs[i], recs[j])
+        ids.append([BOS, *recs.ravel().tolist(), *prompt])
+        ans.append(answer)
+        pos.append(i)
+    return ProbeSet("integration", n, np.asarray(ids, dtype=np.int64), np.asarray(ans, dtype=np.int64),
+                    np.asarray(pos, dtype=np.int64))
+
+
 def score(style: str, pred: np.ndarray, gold: np.ndarray) -> np.ndarray:
     """Per-example score with VaL's metric for the style: exact match for the
     single-token forward and backward answers; word-set recall of the gold record
-    for the bi-directional one (VaL's document metric)."""
+    for the bi-directional one (VaL's document metric); both tokens, in order, for
+    an integration answer."""
     pred, gold = np.atleast_2d(pred), np.atleast_2d(gold)
+    if style == "integration":
+        return (pred == gold).all(axis=1).astype(float)
     if style == "bidirectional":
         return np.array([len(set(g.tolist()) & set(p.tolist())) / len(set(g.tolist())) for p, g in zip(pred, gold)])
     return (pred[:, 0] == gold[:, 0]).astype(float)
@@ -231,16 +249,12 @@ def copy_batch(rng: np.random.Generator, vocab: Vocab, rows: int, len_min: int, 
     """Copy warm-up rows: BOS, a random key sequence of random length, then Q_FWD and
     the same sequence, or Q_BWD and its reversal; loss on every copied token. Random
     lengths keep a fixed-offset shortcut from solving it."""
-    ids = np.full((rows, length), PAD, dtype=np.int64)
-    labels = np.full((rows, length), IGNORE, dtype=np.int64)
-    for r in range(rows):
+    out = []
+    for _ in range(rows):
         k = int(rng.integers(len_min, len_max + 1))
-        seq = FIRST_KEY + rng.choice(3 * vocab.keys, k, replace=False)
+        seq = (FIRST_KEY + rng.choice(3 * vocab.keys, k, replace=False)).tolist()
         fwd = rng.random() < 0.5
         copy = seq if fwd else seq[::-1]
-        row = np.r_[BOS, seq, Q["forward" if fwd else "backward"], copy]
-        if len(row) > length:
-            raise ValueError(f"a copy row of {len(row)} tokens does not fit the padded length {length}")
-        ids[r, :len(row)] = row
-        labels[r, k + 2:len(row)] = copy
+        out.append(([BOS, *seq, Q["forward" if fwd else "backward"], *copy], [IGNORE] * (k + 2) + copy))
+    ids, labels = pad(out, length)
     return {"input_ids": ids, "labels": labels}

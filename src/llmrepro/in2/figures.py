@@ -9,8 +9,9 @@ from llmrepro import io
 from llmrepro.in2.data import STYLES
 from llmrepro.report.plots import figure
 
-TITLES = {"forward": "forward: key → value (database)", "backward": "backward: end → start (code)",
-          "bidirectional": "bi-directional: fragment → record (document)"}
+TITLES = {"forward": "forward: key → the token after it (database)",
+          "backward": "backward: key → the token before it (code)",
+          "bidirectional": "bi-directional: fragment → rest of record (document)"}
 ARM_STYLE = {"natural": ("o-", "#7F7F7F", "natural: short contexts, answers at the ends"),
              "natural_long": ("^--", "#0F9ED5", "ablation: long contexts, answers at the ends"),
              "in2": ("s-", "#E97132", "IN2: long contexts, answers anywhere")}
@@ -39,13 +40,16 @@ def by_position(arms: dict[str, dict], out) -> None:
             ax.axhline(1 / n, ls=":", color="k", lw=0.8, label=f"chance (1/{n})")
             ax.set(xlabel="relative position of the queried record", ylim=(-0.02, 1.05), title=TITLES[style])
         axes[0].set_ylabel("accuracy (bi-directional: word-set recall)")
-        axes[0].legend(fontsize=7, loc="lower left")
+        axes[0].legend(fontsize=7, loc="lower right")
 
 
 def training(retrieval: dict, arms: dict[str, dict], out) -> None:
     with figure(out, ncols=3, size=(12.5, 3.2)) as (fig, (a, b, c)):
-        a.plot(np.linspace(0, 1, len(retrieval["loss"])), retrieval["loss"], color="k")
-        a.set(xlabel="fraction of stage-1 steps", ylabel="answer loss (nats)", title="stage 1: general retrieval")
+        copy, ask = retrieval.get("copy_loss", []), retrieval["loss"]
+        a.plot(np.linspace(0, 1, len(copy)), copy, color="#7F7F7F", label="copy warm-up (every copied token)")
+        a.plot(np.linspace(1, 2, len(ask)), ask, color="k", label="questions on short contexts")
+        a.set(xlabel="phase (fraction of its steps)", ylabel="loss (nats)", title="stage 1: general retrieval")
+        a.legend(fontsize=7)
         for arm, res in arms.items():
             _, color, label = ARM_STYLE[arm]
             for i, r in enumerate(res["runs"]):

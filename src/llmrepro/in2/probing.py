@@ -59,6 +59,12 @@ def thirds(curve: np.ndarray) -> dict:
             "ends": float(np.nanmean([c[0], c[-1]])) if k else None}
 
 
+def integration(model, vocab: D.Vocab, n: int, count: int, seed: int, batch: int = 256) -> float:
+    """Accuracy on held-out integration questions (both answer tokens right)."""
+    ps = D.integration_set(np.random.default_rng([seed, len(D.STYLES)]), vocab, n, count)
+    return float(D.score("integration", predict(model, ps, batch), ps.answers).mean())
+
+
 def probe(model, vocab: D.Vocab, n: int, per_position: int, n_buckets: int, seed: int, batch: int = 256) -> dict:
     """Every style on held-out contexts of n records; the same seed gives both arms the
     same contexts, so arm differences are paired."""

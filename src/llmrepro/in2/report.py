@@ -44,6 +44,8 @@ def arm_metrics(res: dict, chance: float) -> dict:
                   "dip": mean_ci([dip(r, s) for r in runs])}
     hist = np.array([r["supervised_positions"] for r in runs], float).sum(0)
     out["short"] = mean_ci([short_mean(r) for r in runs])
+    out["integration"] = mean_ci([r["integration"] for r in runs])
+    out["final_loss"] = mean_ci([r["final_loss"] for r in runs])
     out["short_by_style"] = {s: mean_ci([r["short"][s] for r in runs]) for s in STYLES}
     out["all"] = {k: mean_ci([np.mean([r["long"][s][k] for s in STYLES]) for r in runs]) for k in ("avg", "gap")}
     out["supervised_middle_third"] = float(hist[3:7].sum() / hist.sum()) if hist.sum() else None
@@ -128,6 +130,10 @@ def rows(m: dict, p) -> list[tuple[str, str, str]]:
             for s in STYLES]
     out += [("short contexts: accuracy natural / ablation / IN2 (mean over styles)", "kept (MMLU 59.3 → 59.2, ...)",
              " / ".join(fmt(a[arm]["short"]["value"]) for arm in ARMS)),
+            ("integration questions (two records), accuracy: natural / ablation / IN2", "trained by IN2 only",
+             " / ".join(fmt(a[arm]["integration"]["value"]) for arm in ARMS)),
+            ("stage-2 answer loss at the end (nats): natural / ablation / IN2", "–",
+             " / ".join(fmt(a[arm]["final_loss"]["value"]) for arm in ARMS)),
             ("share of stage-2 answers in the middle third: natural / ablation / IN2", "IN2: uniform",
              " / ".join(fmt(a[arm]["supervised_middle_third"]) for arm in ARMS)),
             ("stage-2 rows, answer tokens, tokens per run (seed means): natural / ablation / IN2",

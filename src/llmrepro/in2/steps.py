@@ -88,8 +88,10 @@ def finetune(p, arm: str, model_dir: Path, out_models: Path, progress=None) -> d
         long = P.probe(model, vocab, pr.n, pr.per_position, pr.buckets, pr.probe_seed, pr.batch)
         short = P.probe(model, vocab, pr.short_n, pr.short_per_position, min(pr.short_n, pr.buckets),
                         pr.probe_seed + 1, pr.batch)
+        integ = P.integration(model, vocab, pr.n, max(1, pr.n * pr.per_position // 4), pr.probe_seed, pr.batch)
         rel = np.concatenate(audit["rel"])
         runs.append({"seed": seed, "long": long, "short": {s: short[s]["mean"] for s in D.STYLES},
+                     "integration": integ,
                      "loss": _thin(hist["loss"]), "final_loss": float(np.mean(hist["loss"][-20:])),
                      "tokens": audit["tokens"], "answer_tokens": audit["answers"], "rows": audit["rows"],
                      "supervised_positions": np.histogram(rel, bins=10, range=(0, 1))[0].tolist(),

@@ -92,6 +92,9 @@ def run(cfg, progress=None) -> dict:
     """Every configured model on every split (the sets chosen); nothing at mini scale."""
     if not cfg.models:
         return {"models": {}, "note": "VaL Probing of real models runs at full scale only"}
+    if cfg.dataset is None:
+        raise ValueError("in2.valprobe.dataset is not pinned: set {id: In2Training/VaLProbing-32K, revision: <commit>} "
+                         "before probing real models")
     import torch
 
     from llmrepro.models.factory import load_causal_lm

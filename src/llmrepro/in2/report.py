@@ -156,8 +156,10 @@ def report(ctx) -> None:
     p = ctx.params.in2
     arms = {a: io.read_json(getattr(ctx.dep, a)) for a in ARMS}
     m = metrics(io.read_json(ctx.dep.retrieval), arms, io.read_json(ctx.dep.valprobe), p.probe.n, p.probe.short_n)
-    arm_text = "; ".join(f"{LABEL[k]}: {v.n_min}-{v.n_max} records, {100 * v.p_ends:.0f} % of answers in the first "
-                         f"or last {v.ends}, {100 * v.integration:.0f} % integration items"
+    where = lambda v: (f"{100 * v.p_ends:.0f} % of answers in the first or last {v.ends} records, the rest anywhere"
+                       if v.p_ends else "answers anywhere (uniform)")
+    arm_text = "; ".join(f"{LABEL[k]}: {v.n_min}-{v.n_max} records, {where(v)}, {100 * v.integration:.0f} % "
+                         "integration questions"
                          for k, v in (("natural", p.arms.natural), ("natural_long", p.arms.natural_long),
                                       ("in2", p.arms.in2)))
     publish(ctx, Report(

@@ -1,0 +1,100 @@
+"""What each in2 stage computes: the shared retrieval stage (gated), one fine-tuning
+arm over seeds, and (full scale) VaL probing of real models."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from llmrepro import io
+from llmrepro.in2 import data as D
+from llmrepro.in2 import probing as P
+from llmrepro.in2 import training as TR
+
+
+class GateError(RuntimeError):
+    """Stage 1 did not teach general retrieval: fine-tuning on top of it could not test the paper."""
+
+
+def _thin(xs: list[float], k: int = 200) -> list[float]:
+    return [float(x) for x in xs[:: max(1, len(xs) // k)]]
+
+
+def retrieval(p, out_model: Path, progress=None) -> dict:
+    """Stage 1: a fresh tiny Llama first copies random sequences forwards and backwards
+    (dense supervision: content-based look-up in both directions), then answers
+    questions on short contexts (curriculum on the record count, uniform positions,
+    all three probe styles), and must pass the gate."""
+    from llmrepro.models import factory
+    from llmrepro.models import train as T
+
+    r = p.retrieval
+    vocab = D.Vocab(p.vocab_keys)
+    model = TR.build(p.model, vocab.size, seed=r.seed)
+    t0 = time.process_time()
+    copy = {"loss": []}
+    if r.copy_steps:
+        copy_cfg = r.train.model_copy(update={"steps": r.copy_steps, "min_lr_ratio": 1.0})
+        copy = TR.run(model, TR.copy_batches(vocab, r.copy_min, r.copy_max, r.train.batch, r.seed), copy_cfg,
+                      progress)
+    mix = D.Mix(n_min=r.n_min, n_max=r.n_max, queries=r.queries)
+    nb = TR.batches(vocab, lambda step: mix, TR.curriculum(r.n_min, r.n_max, r.ramp_steps, r.train.batch),
+                    mix.max_len, r.seed)
+    hist = TR.run(model, nb, r.train, progress)
+    # The gate: held-out contexts at the longest stage-1 length, every position and style.
+    gate = P.probe(model, vocab, r.n_max, r.gate_per_position, min(r.n_max, 4), seed=r.seed + 10_000)
+    acc = {s: gate[s]["mean"] for s in D.STYLES}
+    ends = {s: float(np.mean([gate[s]["per_position"][0], gate[s]["per_position"][-1]])) for s in D.STYLES}
+    res = {"gate": {"threshold": r.gate, "n": r.n_max, "accuracy": acc, "ends": ends,
+                    "passed": bool(min(acc.values()) >= r.gate)},
+           "copy_loss": _thin(copy["loss"]), "loss": _thin(hist["loss"]), "final_loss": float(np.mean(hist["loss"][-20:])),
+           "tokens": hist["tokens"], "tokens_per_s": hist["tokens_per_s"],
+           "cpu_seconds": time.process_time() - t0, "params": factory.n_params(model), "vocab": vocab.size}
+    if not res["gate"]["passed"]:
+        raise GateError(
+            f"stage 1 did not learn general retrieval: accuracy at {r.n_max} records "
+            + ", ".join(f"{s} {a:.3f}" for s, a in acc.items())
+            + f" (gate: every style >= {r.gate}). Fine-tuning on this model could not test IN2; "
+              "raise in2.retrieval.train.steps or shrink in2.vocab_keys.")
+    T.save_checkpoint(out_model, model, tokenizer=vocab.tokenizer(), meta={k: v for k, v in res.items() if not k.endswith("loss")})
+    return res
+
+
+def finetune(p, arm: str, model_dir: Path, out_models: Path, progress=None) -> dict:
+    """Stage 2 for one arm, once per seed: start from the stage-1 weights, train with the
+    arm's context lengths and answer positions at a fixed token budget per step, then
+    probe every position and style on held-out contexts shared by all arms."""
+    import torch
+
+    from llmrepro.models import factory
+    from llmrepro.models import train as T
+
+    f, a, pr = p.finetune, getattr(p.arms, arm), p.probe
+    vocab = D.Vocab(p.vocab_keys)
+    mix = D.Mix(n_min=a.n_min, n_max=a.n_max, queries=f.queries, p_ends=a.p_ends, ends=a.ends,
+                integration=a.integration)
+    runs = []
+    for seed in f.seeds:
+        torch.manual_seed(seed)
+        model, tok = factory.load_causal_lm(model_dir)
+        audit: dict = {}
+        nb = TR.budget_batches(vocab, mix, f.tokens_per_step, f.train.batch, seed, audit)
+        t0 = time.process_time()
+        hist = TR.run(model, nb, f.train, progress)
+        cpu_train = time.process_time() - t0
+        t1 = time.process_time()
+        long = P.probe(model, vocab, pr.n, pr.per_position, pr.buckets, pr.probe_seed, pr.batch)
+        short = P.probe(model, vocab, pr.short_n, pr.short_per_position, min(pr.short_n, pr.buckets),
+                        pr.probe_seed + 1, pr.batch)
+        integ = P.integration(model, vocab, pr.n, max(1, pr.n * pr.per_position // 4), pr.probe_seed, pr.batch)
+        rel = np.concatenate(audit["rel"])
+        runs.append({"seed": seed, "long": long, "short": {s: short[s]["mean"] for s in D.STYLES},
+                     "integration": integ,
+                     "loss": _thin(hist["loss"]), "final_loss": float(np.mean(hist["loss"][-20:])),
+                     "tokens": audit["tokens"], "answer_tokens": audit["answers"], "rows": audit["rows"],
+                     "supervised_positions": np.histogram(rel, bins=10, range=(0, 1))[0].tolist(),
+                     "cpu_seconds": {"train": cpu_train, "probe": time.process_time() - t1}})
+        T.save_checkpoint(out_models / f"seed{seed}", model, tokenizer=tok)
+    return {"arm": arm, "mix": a.model_dump(), "steps": f.train.steps, "runs": runs}

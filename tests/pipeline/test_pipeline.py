@@ -214,3 +214,16 @@ def test_snakemake_report_holds_every_figure_with_its_claims(built, tmp_path):
     figures = [p for s in reg for p in s.plots.values() if p.endswith(".png")]
     assert figures and all(Path(p).name in html for p in figures)
     assert "Claims (verdict of the last run)" in html and "facts" in html
+
+
+def test_dvc_plots_draws_every_declared_curve_from_data(built):
+    """`dvc plots show` renders each Curve a figures stage declares from its data file (a vega
+    plot, not an image), and keeps the PNG figures too."""
+    ws, _, _ = built
+    reg = load_registry(ws)
+    curves = {c.path for s in reg for c in s.curves}
+    data = json.loads(run(["dvc", "plots", "show", "--json"], ws).stdout)["data"]
+    vega = {path for path, items in data.items() if any(i.get("type") == "vega" for i in items)}
+    assert len(curves) >= 5 and vega == curves
+    assert all(rows for path in curves for rows in [io.read_json(ws / path)])  # each file holds records
+    assert any(i.get("type") == "image" for items in data.values() for i in items)

@@ -89,16 +89,12 @@ class _State:
 
 def _rope(rotary, x: torch.Tensor, pos: torch.Tensor, ratios: torch.Tensor):
     """cos, sin of shape (b, H, L, d) for positions pos / ratio per head; the same
-    rotary module the model uses, so ratio 1 gives the model's own tables."""
-    b, H = ratios.shape
-    tables = [(r, *rotary(x, pos.float() / r)) for r in ratios.unique().tolist()]
-    cos = torch.zeros(b, H, pos.shape[-1], tables[0][1].shape[-1], dtype=tables[0][1].dtype)
-    sin = torch.zeros_like(cos)
-    for r, c, s in tables:
-        m = (ratios == r)[..., None, None]  # b, H, 1, 1
-        cos = torch.where(m, c[:, None], cos)
-        sin = torch.where(m, s[:, None], sin)
-    return cos, sin
+    rotary module the model uses, so ratio 1 gives the model's own tables. One table
+    per distinct ratio, gathered per (row, head) in one allocation."""
+    uniq, which = torch.unique(ratios, return_inverse=True)  # which: (b, H) index into uniq
+    tables = [rotary(x, pos.float() / r) for r in uniq.tolist()]  # each (b, L, d)
+    rows = torch.arange(ratios.shape[0])[:, None].expand_as(which)
+    return torch.stack([c for c, _ in tables])[which, rows], torch.stack([s for _, s in tables])[which, rows]
 
 
 def _ratios(self, st: _State, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:

@@ -125,8 +125,8 @@ def report(ctx) -> None:
     publish(ctx, Report(
         paper="mspoe", metrics=m, claims=CLAIMS, scale=ctx.params.common.scale, narrative=narrative, rows=rows,
         extra=claim_changes(),
-        notes=[", ".join(f"{t}: {c} contexts x {len(getattr(tasks, t).positions)} gold positions"
-                         for t, c in m["contexts"].items())
+        notes=[", ".join(f"{t}: {m['contexts'][t]} contexts x {len(getattr(tasks, t).positions)} gold positions"
+                         for t in (*SHORT, LONG))
                + "; every interval is a 95 % bootstrap interval that resamples contexts "
                  f"({p.n_boot} resamples), paired where two configurations are compared.",
                f"Resolution: the interval of Ms-PoE's paired accuracy gain on the long task has a half-width of "

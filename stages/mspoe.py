@@ -24,8 +24,8 @@ paper.figures({"scores": SCORES}, {"position": "reports/mspoe/acc_by_position.pn
                                    "sweep": "reports/mspoe/uniform_sweep.png",
                                    "heads": "reports/mspoe/head_scores.png"},
               desc="Accuracy against gold position, the uniform-ratio sweep, per-head outlier scores")
-paper.report({"scores": SCORES}, params=["mspoe.n_boot", "mspoe.tasks", "mspoe.uniform_ratios", "mspoe.ms_poe",
-                                         "mspoe.model"],
+paper.report({"scores": SCORES}, params=["mspoe.n_flips", "mspoe.seed", "mspoe.tasks", "mspoe.uniform_ratios",
+                                         "mspoe.ms_poe", "mspoe.model"],
              desc="Claims C1-C3 and the paper's page")
 
 

@@ -47,7 +47,7 @@ class MspoeParams(PaperSection):
     batch: int = Field(8, ge=1, le=4096)  # rows per forward pass
     ms_poe: MsPoERatios = MsPoERatios()
     uniform_ratios: list[float] = Field(min_length=1)  # > 1: interpolation; the baseline is r = 1
-    n_boot: int = Field(2000, ge=10, le=1_000_000)
+    n_flips: int = Field(4000, ge=10, le=1_000_000)  # random sign patterns beyond 14 contexts (exact below)
 
     @model_validator(mode="after")
     def _ratios(self):

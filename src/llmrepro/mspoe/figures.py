@@ -1,16 +1,28 @@
-"""mspoe figures; every curve carries 95 % bootstrap intervals over contexts."""
+"""mspoe figures. Bars: per gold position, 95 % Wilson intervals for a proportion over contexts;
+for statistics over all positions, the claims' exact sign-flip intervals over contexts."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from llmrepro import io
-from llmrepro.mspoe.metrics import boot, dip, position_ci, table
+from llmrepro.mspoe.metrics import dip, signflip_ci, table
 from llmrepro.report.plots import figure
 
 TASKS = ("kv", "mdqa", "long")
 TITLES = {"kv": "key-value retrieval", "mdqa": "multi-document QA", "long": "long key-value retrieval"}
-FIG_BOOT = 1000  # resamples behind the error bars (the claims use params' n_boot)
+
+
+def wilson(t: np.ndarray) -> list[dict]:
+    """Each column's share of correct contexts with its 95 % Wilson interval."""
+    from scipy.stats import binomtest
+
+    out = []
+    for col in t.T:
+        k, n = int(col.sum()), len(col)
+        ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+        out.append({"value": k / n, "ci": [float(ci.low), float(ci.high)]})
+    return out
 
 
 def _bars(ci: list[dict]) -> tuple[np.ndarray, np.ndarray]:
@@ -26,7 +38,7 @@ def by_position(res: dict, out) -> None:
             for i, (name, style) in enumerate((("baseline", "o-"), ("ms_poe_outlier", "s-"),
                                                ("ms_poe_sequential", "^--"))):
                 pos, tab = table(res[name][t]["rows"])
-                mean, err = _bars(position_ci(tab, FIG_BOOT))
+                mean, err = _bars(wilson(tab))
                 x = np.arange(len(pos)) + (i - 1) * 0.08  # offset so the bars do not hide each other
                 ax.errorbar(x, mean, yerr=err, fmt=style, capsize=2, ms=4, label=name)
             ax.set_xticks(range(len(pos)), [str(p) for p in pos])
@@ -41,13 +53,10 @@ def sweep(res: dict, out) -> None:
                                   key=lambda k: float(k.split("_")[1]))
     ratios = [1.0] + [float(k.split("_")[1]) for k in names[1:]]
     tabs = {n: table(res[n][t]["rows"])[1] for n in [*names, "ms_poe_outlier", "ms_poe_sequential"]}
-    mean_ci = {n: boot([tb], lambda ts: ts[0].mean(), FIG_BOOT) for n, tb in tabs.items()}
-    gap = lambda ts: float(np.ptp(ts[0].mean(axis=0)))
-    gap_ci = {n: boot([tb], gap, FIG_BOOT) for n, tb in tabs.items()}
-    dip_ci = {n: boot([tb], lambda ts: dip(ts[0]), FIG_BOOT) for n, tb in tabs.items()}
-    with figure(out, ncols=3, size=(12, 3.3)) as (fig, axes):
-        for ax, cis, label in zip(axes, (mean_ci, gap_ci, dip_ci), ("average accuracy", "best - worst position",
-                                                                     "acc(ends) - acc(middle)")):
+    mean_ci = {n: signflip_ci(tb.mean(axis=1), bounds=(0.0, 1.0)) for n, tb in tabs.items()}
+    dip_ci = {n: signflip_ci(dip(tb)) for n, tb in tabs.items()}
+    with figure(out, ncols=2, size=(8.5, 3.3)) as (fig, axes):
+        for ax, cis, label in zip(axes, (mean_ci, dip_ci), ("average accuracy", "acc(ends) - acc(middle)")):
             mean, err = _bars([cis[n] for n in names])
             ax.errorbar(ratios, mean, yerr=err, fmt="o-", capsize=2, ms=4, label="uniform r")
             for n, ls in (("ms_poe_outlier", ":"), ("ms_poe_sequential", "-.")):

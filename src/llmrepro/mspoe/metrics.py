@@ -1,18 +1,27 @@
-"""Per-context tables and their bootstrap: the statistics behind mspoe's claims and figures.
+"""Per-context tables and their intervals: the statistics behind mspoe's claims and figures.
 
 Every context is asked about the item at every gold position, so one task's rows form
-a (contexts, positions) table. Intervals resample contexts (with replacement, within
-each task when tasks are pooled): the questions of one context share its text, so the
-context, not the question, is the independent unit. Comparisons between two
-configurations are paired: both tables hold the same contexts in the same order.
+a (contexts, positions) table. The questions of one context share its text, so the
+context, not the question, is the independent unit, and every statistic here is a
+(weighted) mean of one value per context: a dip, or a paired difference between two
+configurations on the same questions.
+
+Intervals invert an exact sign-flip test: a shift d is inside the interval unless the
+test of "the per-context values minus d are symmetric about zero" rejects it at the 5 %
+level. The test enumerates every sign pattern (seeded random patterns beyond
+`EXACT_MAX` contexts). Unlike a percentile bootstrap it does not collapse to a point
+when a handful of contexts happen to agree: with n contexts the smallest attainable
+two-sided p is 2 / 2^n, so below 6 contexts no 95 % interval excludes any value in
+the metric's range, and a claim on it stays inconclusive.
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable, Sequence
+import itertools
 
 import numpy as np
+
+EXACT_MAX = 14  # 2^14 sign patterns; beyond, random ones
 
 
 def table(rows: list[dict], key: str = "correct") -> tuple[list[int], np.ndarray]:
@@ -28,40 +37,44 @@ def table(rows: list[dict], key: str = "correct") -> tuple[list[int], np.ndarray
     return positions, out
 
 
-def dip(t: np.ndarray) -> float:
-    """acc(ends) - acc(middle): first and last position against the ones between."""
-    return float(t[:, [0, -1]].mean() - t[:, 1:-1].mean())
+def dip(t: np.ndarray) -> np.ndarray:
+    """Per context: acc(ends) - acc(middle), the first and last position against the ones between."""
+    return t[:, [0, -1]].mean(axis=1) - t[:, 1:-1].mean(axis=1)
 
 
-def recency(t: np.ndarray) -> float:
-    """acc(last) - acc(middle): a dip that the end of the context shares is not primacy alone."""
-    return float(t[:, -1].mean() - t[:, 1:-1].mean())
+def recency(t: np.ndarray) -> np.ndarray:
+    """Per context: acc(last) - acc(middle); a dip the end nearest the question shares is not primacy alone."""
+    return t[:, -1] - t[:, 1:-1].mean(axis=1)
 
 
-def boot(tables: Sequence[np.ndarray], stat: Callable[[list[np.ndarray]], float], n_boot: int,
-         seed: int = 0, level: float = 0.95) -> dict:
-    """stat(tables) with a percentile interval that resamples the rows (contexts) of each
-    table independently; None with a reason where the statistic or its interval does not exist."""
-    tables = [np.asarray(t, dtype=float) for t in tables]
-    n = [len(t) for t in tables]
-    if not tables or min(n) == 0:
-        return {"value": None, "ci": None, "n": n, "why": "no contexts"}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an empty slice in a resample gives NaN, dropped below
-        value = float(stat(tables))
-        if not np.isfinite(value):
-            return {"value": None, "ci": None, "n": n, "why": "the statistic is undefined on this data"}
-        if min(n) < 2:
-            return {"value": value, "ci": None, "n": n, "why": "fewer than 2 contexts: no interval"}
-        rng = np.random.default_rng(seed)
-        boots = np.array([stat([t[rng.integers(0, len(t), len(t))] for t in tables]) for _ in range(n_boot)])
-    boots = boots[np.isfinite(boots)]
-    if len(boots) < n_boot // 2:
-        return {"value": value, "ci": None, "n": n, "why": "the statistic is undefined on most resamples"}
-    lo, hi = np.percentile(boots, [50 * (1 - level), 50 * (1 + level)])
-    return {"value": value, "ci": [float(lo), float(hi)], "n": n}
+def _signs(n: int, n_flips: int, seed: int) -> np.ndarray:
+    if n <= EXACT_MAX:
+        return np.array(list(itertools.product((1.0, -1.0), repeat=n)))
+    return np.random.default_rng(seed).choice((1.0, -1.0), size=(n_flips, n))
 
 
-def position_ci(t: np.ndarray, n_boot: int, seed: int = 0) -> list[dict]:
-    """Mean and interval at each position (column), over contexts."""
-    return [boot([t[:, [j]]], lambda ts: ts[0].mean(), n_boot, seed) for j in range(t.shape[1])]
+def signflip_ci(x, weights=None, bounds: tuple[float, float] | None = (-1.0, 1.0), level: float = 0.95,
+                n_flips: int = 4000, seed: int = 0, grid: int = 801) -> dict:
+    """sum(weights * x) (the plain mean by default) with the sign-flip interval described above,
+    searched on a grid over `bounds` (the metric's range; None: a range from the data, and no
+    interval where the test rejects nothing in it). None with a reason where none exists."""
+    x = np.asarray(x, dtype=float).ravel()
+    n = len(x)
+    w = np.full(n, 1.0 / max(n, 1)) if weights is None else np.asarray(weights, dtype=float).ravel()
+    if n == 0:
+        return {"value": None, "ci": None, "n": 0, "why": "no contexts"}
+    if not np.isfinite(x).all():
+        return {"value": None, "ci": None, "n": n, "why": "a context's value is not finite"}
+    w = w / w.sum()
+    value = float(np.average(x, weights=w))
+    lo, hi = bounds if bounds is not None else (x.min() - 2 * max(np.ptp(x), 1.0), x.max() + 2 * max(np.ptp(x), 1.0))
+    deltas = np.unique(np.append(np.linspace(lo, hi, grid), value))
+    dev = x[None, :] - deltas[:, None]  # (deltas, contexts)
+    obs = np.abs(dev @ w)
+    flipped = np.abs((dev * w) @ _signs(n, n_flips, seed).T)  # (deltas, patterns)
+    p = (flipped >= obs[:, None] - 1e-12).mean(axis=1)
+    kept = deltas[p > 1 - level]
+    out = {"value": value, "ci": [float(kept.min()), float(kept.max())], "n": n}
+    if bounds is None and (kept.min() <= lo or kept.max() >= hi):
+        return {**out, "ci": None, "why": f"{n} contexts: the exact 95 % interval is unbounded"}
+    return out

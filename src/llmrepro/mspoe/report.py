@@ -8,59 +8,73 @@ import numpy as np
 
 from llmrepro import io
 from llmrepro.mspoe.evaluate import summary
-from llmrepro.mspoe.metrics import boot, dip, recency, table
+from llmrepro.mspoe.metrics import dip, recency, signflip_ci, table
 from llmrepro.report.pages import Report, cell, fmt, publish
 
 SHORT = ("kv", "mdqa")  # C1: lost in the middle on prompts of a few hundred tokens
 LONG = "long"  # C2, C3: where RoPE's long-range decay acts
 
 
-def dip_ci(results: dict, tasks, n_boot: int, seed: int = 0) -> dict:
-    """acc(ends) - acc(middle), the mean over `tasks` of each task's dip; contexts resampled within each task."""
-    return boot([table(results[t]["rows"])[1] for t in tasks], lambda ts: np.mean([dip(t) for t in ts]), n_boot, seed)
+def dip_ci(results: dict, tasks, **flips) -> dict:
+    """acc(ends) - acc(middle): the mean over `tasks` of each task's mean per-context dip."""
+    dips = [dip(table(results[t]["rows"])[1]) for t in tasks]
+    w = np.concatenate([np.full(len(d), 1.0 / (len(d) * len(dips))) for d in dips])
+    return signflip_ci(np.concatenate(dips), w, **flips)
 
 
-def recency_ci(results: dict, task: str, n_boot: int, seed: int = 0) -> dict:
-    return boot([table(results[task]["rows"])[1]], lambda ts: recency(ts[0]), n_boot, seed)
+def recency_ci(results: dict, task: str, **flips) -> dict:
+    return signflip_ci(recency(table(results[task]["rows"])[1]), **flips)
 
 
-def paired_gain(a: dict, b: dict, n_boot: int, middle: bool = False, key: str = "correct", seed: int = 0) -> dict:
-    """mean(a) - mean(b) over the same questions (all, or the middle positions only), contexts resampled."""
+def _per_context(a: dict, b: dict, middle: bool = False, key: str = "correct") -> np.ndarray:
     ta, tb = table(a["rows"], key)[1], table(b["rows"], key)[1]
-    if middle:
-        ta, tb = ta[:, 1:-1], tb[:, 1:-1]
-    return boot([np.stack([ta, tb], axis=1)], lambda ts: ts[0][:, 0].mean() - ts[0][:, 1].mean(), n_boot, seed)
+    cols = slice(1, -1) if middle else slice(None)
+    return (ta[:, cols] - tb[:, cols]).mean(axis=1)
 
 
-def minus_best(a: dict, others: dict[str, dict], n_boot: int, seed: int = 0) -> dict:
-    """mean(a) - max over the others of their mean, the best one chosen again in every resample,
-    so the interval carries the choice; `best` names the one chosen on the data itself."""
-    names = list(others)
-    if not names:
+def paired_gain(a: dict, b: dict, middle: bool = False, key: str = "correct", **flips) -> dict:
+    """mean(a) - mean(b) over the same questions (all, or the middle positions only), paired per context."""
+    bounds = (-1.0, 1.0) if key == "correct" else None
+    return signflip_ci(_per_context(a, b, middle, key), bounds=bounds, **flips)
+
+
+def minus_best(a: dict, others: dict[str, dict], **flips) -> dict:
+    """mean(a) - max over the others of their mean, judged as an intersection-union test: a is
+    within a margin of the best one only if it is within it of every one, so the interval is
+    [min of the lower ends, min of the upper ends] of the paired intervals against each."""
+    if not others:
         return {"value": None, "ci": None, "why": "no comparator"}
-    t = np.stack([table(a["rows"])[1], *(table(others[k]["rows"])[1] for k in names)], axis=1)
-    out = boot([t], lambda ts: ts[0][:, 0].mean() - ts[0][:, 1:].mean(axis=(0, 2)).max(), n_boot, seed)
-    return {**out, "best": names[int(np.argmax(t[:, 1:].mean(axis=(0, 2))))]}
+    each = {k: paired_gain(a, o, **flips) for k, o in others.items()}
+    if any(g.get("ci") is None for g in each.values()):
+        return {"value": min(g["value"] for g in each.values()), "ci": None, "each": each,
+                "why": "a comparison has no interval"}
+    best = min(each, key=lambda k: each[k]["value"])
+    return {"value": each[best]["value"], "ci": [min(g["ci"][0] for g in each.values()),
+                                                 min(g["ci"][1] for g in each.values())],
+            "best": best, "each": each, "n": each[best]["n"]}
 
 
-def metrics(res: dict, n_boot: int) -> dict:
+def metrics(res: dict, n_flips: int = 4000, seed: int = 0) -> dict:
+    """Everything the claims and the page read; `n_flips` and `seed` set the random sign
+    patterns used beyond 14 contexts (exact enumeration below)."""
+    f = {"n_flips": n_flips, "seed": seed}
     variants = {k: v for k, v in res.items() if not k.startswith("_")}
     base = variants["baseline"]
     out: dict = {"variants": {n: {t: summary(r["rows"]) for t, r in v.items()} for n, v in variants.items()}}
     out["contexts"] = {t: len(table(base[t]["rows"])[1]) for t in base}
-    out["baseline"] = {"dip": dip_ci(base, SHORT, n_boot)}
-    out["long"] = {"dip": dip_ci(base, (LONG,), n_boot), "recency": recency_ci(base, LONG, n_boot)}
+    out["baseline"] = {"dip": dip_ci(base, SHORT, **f)}
+    out["long"] = {"dip": dip_ci(base, (LONG,), **f), "recency": recency_ci(base, LONG, **f)}
     uniform = {k: v[LONG] for k, v in variants.items() if k.startswith("uniform_") and LONG in v}
     for order in ("outlier", "sequential"):
         msp = variants[f"ms_poe_{order}"]
         out["ms_poe" if order == "outlier" else "ms_poe_sequential"] = {
-            "mean_gain": paired_gain(msp[LONG], base[LONG], n_boot),
-            "middle_gain": paired_gain(msp[LONG], base[LONG], n_boot, middle=True),
-            "cand_logprob_gain": paired_gain(msp[LONG], base[LONG], n_boot, key="cand_logprob"),
-            "minus_best_uniform": minus_best(msp[LONG], uniform, n_boot),
-            "short": {t: {"mean_gain": paired_gain(msp[t], base[t], n_boot),
-                          "middle_gain": paired_gain(msp[t], base[t], n_boot, middle=True)} for t in SHORT}}
-    out["uniform"] = {k: paired_gain(v, base[LONG], n_boot) for k, v in uniform.items()}
+            "mean_gain": paired_gain(msp[LONG], base[LONG], **f),
+            "middle_gain": paired_gain(msp[LONG], base[LONG], middle=True, **f),
+            "cand_logprob_gain": paired_gain(msp[LONG], base[LONG], key="cand_logprob", **f),
+            "minus_best_uniform": minus_best(msp[LONG], uniform, **f),
+            "short": {t: {"mean_gain": paired_gain(msp[t], base[t], **f),
+                          "middle_gain": paired_gain(msp[t], base[t], middle=True, **f)} for t in SHORT}}
+    out["uniform"] = {k: paired_gain(v, base[LONG], **f) for k, v in uniform.items()}
     out["prompt_tokens"] = res["_prompt_tokens"]
     out["model_window"] = res["_window"]
     out["model"] = res["_model"]
@@ -79,8 +93,9 @@ def claim_changes() -> str:
     from llmrepro.mspoe.claims import CHANGES
 
     lines = ["## Claim changes", "",
-             "Checks revised after their first result was known (review mends, issue 10). The old check, its verdict "
-             "and its numbers are those of the mini run at commit 96c4b20, kept here as recorded.", "",
+             "Checks revised after their first result was known (review mends, issues 10 and 19), kept as recorded: "
+             "first the checks of the mini run at commit 96c4b20, then the intermediate revision of commit 74d065d, "
+             "run at seeds 0 and 1, whose bootstrap intervals were replaced. Thresholds never changed.", "",
              "| claim | old check | old verdict and numbers | reason for the change |", "|---|---|---|---|"]
     lines += [f"| {c['id']} | {cell(c['old_check'])} | {cell(c['old_result'])} | {cell(c['reason'])} |"
               for c in CHANGES]
@@ -92,7 +107,7 @@ def report(ctx) -> None:
 
     p = ctx.params.mspoe
     res = io.read_json(ctx.dep.scores)
-    m = metrics(res, p.n_boot)
+    m = metrics(res, p.n_flips, p.seed)
     v = m["variants"]
     pos = lambda name, t: ", ".join(f"{q}: {a:.2f}" for q, a in v[name][t]["acc_by_position"].items())
     rows = [(f"baseline accuracy by gold position, {t} ({m['contexts'][t]} contexts)",
@@ -120,22 +135,23 @@ def report(ctx) -> None:
         n_pos=len(tasks.kv.positions), long_min=m["prompt_tokens"][LONG][0], window=m["model_window"],
         skip=p.ms_poe.skip_layers, model=model_name(p.model), **m["model"], r_min=p.ms_poe.r_min, r_max=p.ms_poe.r_max,
         ratios=", ".join(f"{r:g}" for r in p.uniform_ratios))
-    g = m["ms_poe"]["mean_gain"]
-    width = f"{(g['ci'][1] - g['ci'][0]) / 2:.2f}" if g.get("ci") else "undefined"
+    g, n_long = m["ms_poe"]["mean_gain"], m["contexts"][LONG]
     publish(ctx, Report(
         paper="mspoe", metrics=m, claims=CLAIMS, scale=ctx.params.common.scale, narrative=narrative, rows=rows,
         extra=claim_changes(),
         notes=[", ".join(f"{t}: {m['contexts'][t]} contexts x {len(getattr(tasks, t).positions)} gold positions"
                          for t in (*SHORT, LONG))
-               + "; every interval is a 95 % bootstrap interval that resamples contexts "
-                 f"({p.n_boot} resamples), paired where two configurations are compared.",
-               f"Resolution: the interval of Ms-PoE's paired accuracy gain on the long task has a half-width of "
-               f"{width}; a smaller effect (the paper's gains are a few points) cannot be told from zero here."],
+               + "; every interval is a 95 % interval over contexts from an exact sign-flip test (metrics.py), "
+                 "paired where two configurations are compared.",
+               f"Resolution: with n contexts the smallest two-sided p a sign-flip test can reach is 2 / 2^n, so no "
+               f"95 % interval excludes zero below 6 contexts. The long task has {n_long}: Ms-PoE's paired accuracy "
+               f"gain there is {_ci(g)}; effects of the paper's size (a few points) need many more contexts."],
         figures=[("acc_by_position.png", "Accuracy against gold position, baseline and Ms-PoE in both head orders "
-                                         "(Fig. 1 analogue). Bars: 95 % bootstrap intervals over contexts."),
-                 ("uniform_sweep.png", "Long task: mean accuracy, best-minus-worst gap and ends-minus-middle dip "
-                                       "against a uniform ratio (Fig. 3 analogue; r = 1 is the baseline). Horizontal "
-                                       "lines: Ms-PoE, dotted in outlier order, dash-dot in sequential order. Bars: "
-                                       "95 % bootstrap intervals over contexts."),
+                                         "(Fig. 1 analogue). Bars: 95 % Wilson intervals for the share of contexts "
+                                         "answered correctly at that position."),
+                 ("uniform_sweep.png", "Long task: mean accuracy and ends-minus-middle dip against a uniform ratio "
+                                       "(Fig. 3 analogue; r = 1 is the baseline). Horizontal lines: Ms-PoE, dotted "
+                                       "in outlier order, dash-dot in sequential order. Bars: 95 % exact sign-flip "
+                                       "intervals over contexts, as in the claims."),
                  ("head_scores.png", "Per-head position-awareness (attention-outlier) scores at prefill, long task: "
                                      "mean over prompts")]))

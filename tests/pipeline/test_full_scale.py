@@ -49,7 +49,7 @@ def test_resource_overrides_name_real_steps_and_gpu_stages_get_gpus(full):
     reg = load_registry(ROOT, full)  # rejects an override for a step that does not exist
     res = {s.name: P.resource_overrides(typed, s.paper, s.step, s.resources) for s in reg}
     assert res["cherryq_qat"].gpu == 8 and res["cherryq_pretrained"].gpu == 1
-    assert res["mspoe_outlier"].gpu == 1 and res["attngrad_runtime"].gpu == 1
+    assert res["mspoe_evaluate"].gpu == 1 and res["attngrad_runtime"].gpu == 1
     assert all(r.gpu == 0 for n, r in res.items() if n.endswith(("_figures", "_report")))
 
 

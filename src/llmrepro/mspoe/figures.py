@@ -1,45 +1,73 @@
-"""mspoe figures."""
+"""mspoe figures. Bars: per gold position, 95 % Wilson intervals for a proportion over contexts;
+for statistics over all positions, the claims' exact sign-flip intervals over contexts."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from llmrepro import io
-from llmrepro.mspoe.evaluate import summary
+from llmrepro.mspoe.metrics import dip, signflip_ci, table
 from llmrepro.report.plots import figure
 
-TASKS = ("kv", "mdqa")
+TASKS = ("kv", "mdqa", "long")
+TITLES = {"kv": "key-value retrieval", "mdqa": "multi-document QA", "long": "long key-value retrieval"}
+
+
+def wilson(t: np.ndarray) -> list[dict]:
+    """Each column's share of correct contexts with its 95 % Wilson interval."""
+    from scipy.stats import binomtest
+
+    out = []
+    for col in t.T:
+        k, n = int(col.sum()), len(col)
+        ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+        out.append({"value": k / n, "ci": [float(ci.low), float(ci.high)]})
+    return out
+
+
+def _bars(ci: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    mean = np.array([c["value"] for c in ci])
+    lo = np.array([c["ci"][0] if c.get("ci") else c["value"] for c in ci])
+    hi = np.array([c["ci"][1] if c.get("ci") else c["value"] for c in ci])
+    return mean, np.stack([mean - lo, hi - mean])
 
 
 def by_position(res: dict, out) -> None:
-    with figure(out, ncols=2, size=(8.5, 3.2)) as (fig, axes):
+    with figure(out, ncols=3, size=(12, 3.3)) as (fig, axes):
         for ax, t in zip(axes, TASKS):
-            for name, style in (("baseline", "o-"), ("ms_poe_outlier", "s-"), ("ms_poe_sequential", "^--")):
-                s = summary(res[name][t]["rows"])
-                ax.plot(list(s["acc_by_position"]), list(s["acc_by_position"].values()), style, label=name)
-            ax.set(xlabel="gold position (0 = first)", ylabel="accuracy", ylim=(0, 1.02),
-                   title={"kv": "key-value retrieval", "mdqa": "multi-document QA"}[t])
+            for i, (name, style) in enumerate((("baseline", "o-"), ("ms_poe_outlier", "s-"),
+                                               ("ms_poe_sequential", "^--"))):
+                pos, tab = table(res[name][t]["rows"])
+                mean, err = _bars(wilson(tab))
+                x = np.arange(len(pos)) + (i - 1) * 0.08  # offset so the bars do not hide each other
+                ax.errorbar(x, mean, yerr=err, fmt=style, capsize=2, ms=4, label=name)
+            ax.set_xticks(range(len(pos)), [str(p) for p in pos])
+            ax.set(xlabel="gold position (0 = first)", ylabel="accuracy", ylim=(-0.02, 1.02),
+                   title=f"{TITLES[t]} ({len(tab)} contexts)")
             ax.legend(fontsize=7)
 
 
 def sweep(res: dict, out) -> None:
-    names = ["baseline"] + sorted((k for k in res if k.startswith("uniform_")), key=lambda k: float(k.split("_")[1]))
+    t = "long"
+    names = ["baseline"] + sorted((k for k in res if k.startswith("uniform_") and t in res[k]),
+                                  key=lambda k: float(k.split("_")[1]))
     ratios = [1.0] + [float(k.split("_")[1]) for k in names[1:]]
-    with figure(out, ncols=2, size=(8.5, 3.2)) as (fig, (a, b)):
-        for t in TASKS:
-            s = [summary(res[n][t]["rows"]) for n in names]
-            a.plot(ratios, [x["mean"] for x in s], "o-", label=t)
-            b.plot(ratios, [x["gap"] for x in s], "o-", label=t)
-            for ax, key in ((a, "mean"), (b, "gap")):
-                ms = summary(res["ms_poe_outlier"][t]["rows"])[key]
-                ax.axhline(ms, ls=":", lw=0.8, color=ax.lines[-1].get_color())
-        a.set(xlabel="uniform ratio r (positions m / r)", ylabel="average accuracy", title="dotted: Ms-PoE")
-        b.set(xlabel="uniform ratio r", ylabel="best - worst position accuracy")
-        a.legend(fontsize=7)
+    tabs = {n: table(res[n][t]["rows"])[1] for n in [*names, "ms_poe_outlier", "ms_poe_sequential"]}
+    mean_ci = {n: signflip_ci(tb.mean(axis=1), bounds=(0.0, 1.0)) for n, tb in tabs.items()}
+    dip_ci = {n: signflip_ci(dip(tb)) for n, tb in tabs.items()}
+    with figure(out, ncols=2, size=(8.5, 3.3)) as (fig, axes):
+        for ax, cis, label in zip(axes, (mean_ci, dip_ci), ("average accuracy", "acc(ends) - acc(middle)")):
+            mean, err = _bars([cis[n] for n in names])
+            ax.errorbar(ratios, mean, yerr=err, fmt="o-", capsize=2, ms=4, label="uniform r")
+            for n, ls in (("ms_poe_outlier", ":"), ("ms_poe_sequential", "-.")):
+                ax.axhline(cis[n]["value"], ls=ls, lw=0.9, color="k", label=n)
+            ax.set(xlabel="uniform ratio r (positions m / r; r = 1: baseline)", ylabel=label)
+        axes[0].set_title("long task")
+        axes[0].legend(fontsize=7)
 
 
 def head_scores(res: dict, out) -> None:
-    scores = res["ms_poe_outlier"]["kv"].get("head_scores")
+    scores = res["ms_poe_outlier"]["long"].get("head_scores")
     if scores is None:  # every layer was skipped: nothing was patched
         with figure(out, size=(4.6, 3.6)) as (fig, ax):
             ax.text(0.5, 0.5, "no patched layers", ha="center", va="center")
@@ -47,15 +75,14 @@ def head_scores(res: dict, out) -> None:
     s = np.array(scores)
     with figure(out, size=(4.6, 3.6)) as (fig, ax):
         im = ax.imshow(s.T, aspect="auto", cmap="viridis")
-        fig.colorbar(im, ax=ax, label="fraction of keys > 3x mean weight")
-        ax.set(xlabel="patched layer (first two skipped)", ylabel="query head", title="attention-outlier score (KV)")
+        fig.colorbar(im, ax=ax, label="fraction of keys > 4x mean weight")
+        ax.set(xlabel="patched layer (index among patched layers)", ylabel="query head",
+               title="attention-outlier score, q and k before RoPE")
         ax.grid(False)
 
 
 def draw_all(dep, out) -> None:
-    res = {}
-    for k in ("baseline", "sequential", "outlier", "uniform"):
-        res.update({n: v for n, v in io.read_json(getattr(dep, k)).items() if not n.startswith("_")})
+    res = {n: v for n, v in io.read_json(dep.scores).items() if not n.startswith("_")}
     by_position(res, out.position)
     sweep(res, out.sweep)
     head_scores(res, out.heads)

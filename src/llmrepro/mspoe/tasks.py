@@ -2,14 +2,18 @@
 
 Both are scored by candidate ranking at one position: every candidate answer is a
 single token of the model's vocabulary (with its leading space), so one forward
-pass per prompt gives the model's preference among all in-context answers.
-(SmolLM2 splits numbers into digits, so number answers would all share a first
-token; words do not.)
+pass per prompt gives the model's preference among the candidates, all of them
+answers that appear in the context. (SmolLM2 splits numbers into digits, so
+number answers would all share a first token; words do not.)
 
 - kv: key-value retrieval in sentences, Liu et al. style: "The code word for the
   green falcon is river." repeated for N keys, then the question for one key.
 - mdqa: multi-document QA over N short synthetic documents, one of which (the
   gold one) holds the answer; distractors describe other entities.
+
+Each context is asked about the item at every gold position: the prompts of one
+context share their prefix (the context), so a model can run it once and answer
+every question from its KV cache, and the positions are compared on equal contexts.
 """
 
 from __future__ import annotations
@@ -34,10 +38,12 @@ KINDS = ("company", "museum", "university", "bakery", "orchestra", "newspaper", 
 
 @dataclass
 class Example:
-    prompt: str
-    candidates: list[str]  # the answers in the context, each one token with its leading space
+    prefix: str  # the context, shared by every question about it
+    suffix: str  # the question; the prompt is prefix + suffix, tokenized apart
+    candidates: list[str]  # answers from the context, each one token with its leading space
     gold: int  # index into candidates
     position: int  # where the gold item sits in the context
+    context: int  # which context (examples of one context share their prefix)
 
 
 def single_tokens(tok, words) -> list[str]:
@@ -45,60 +51,79 @@ def single_tokens(tok, words) -> list[str]:
     return [w for w in dict.fromkeys(words) if len(tok(" " + w, add_special_tokens=False)["input_ids"]) == 1]
 
 
-def kv_example(rng, values: list[str], n: int, position: int) -> Example:
-    keys = []
-    while len(keys) < n:
-        k = f"{ADJECTIVES[rng.integers(len(ADJECTIVES))]} {ANIMALS[rng.integers(len(ANIMALS))]}"
-        if k not in keys:
-            keys.append(k)
+def _distinct(rng, n: int, draw) -> list[str]:
+    out: list[str] = []
+    while len(out) < n:
+        x = draw()
+        if x not in out:
+            out.append(x)
+    return out
+
+
+def _questions(rng, prefix: str, answers: list[str], positions: list[int], n_candidates: int, context: int,
+               question) -> list[Example]:
+    """One example per gold position; candidates are every answer in the context, or the gold
+    one and n_candidates - 1 others drawn from the context (kept in context order)."""
+    n = len(answers)
+    out = []
+    for p in positions:
+        if 0 < n_candidates < n:
+            others = rng.choice([i for i in range(n) if i != p], n_candidates - 1, replace=False)
+            idx = sorted([p, *others.tolist()])
+        else:
+            idx = list(range(n))
+        out.append(Example(prefix, question(p), [answers[i] for i in idx], idx.index(p), p, context))
+    return out
+
+
+def kv_context(rng, values: list[str], n: int, positions: list[int], n_candidates: int, context: int
+               ) -> list[Example]:
+    keys = _distinct(rng, n, lambda: f"{ADJECTIVES[rng.integers(len(ADJECTIVES))]} "
+                                     f"{ANIMALS[rng.integers(len(ANIMALS))]}")
     vals = [values[i] for i in rng.choice(len(values), n, replace=False)]
     lines = [f"The code word for the {k} is {v}." for k, v in zip(keys, vals)]
-    q = keys[position]
-    prompt = ("Below is a list of code words. Remember them.\n" + "\n".join(lines)
-              + f"\n\nQuestion: What is the code word for the {q}?\nAnswer: The code word for the {q} is")
-    return Example(prompt, vals, position, position)
+    prefix = "Below is a list of code words. Remember them.\n" + "\n".join(lines)
+    ask = lambda p: (f"\n\nQuestion: What is the code word for the {keys[p]}?\n"
+                     f"Answer: The code word for the {keys[p]} is")
+    return _questions(rng, prefix, vals, positions, n_candidates, context, ask)
 
 
 def _entity(rng) -> str:
     return "".join(SYLLABLES[i] for i in rng.choice(len(SYLLABLES), 2, replace=False)).capitalize()
 
 
-def mdqa_example(rng, cities: list[str], n: int, position: int) -> Example:
-    names = []
-    while len(names) < n:
-        e = _entity(rng)
-        if e not in names:
-            names.append(e)
+def mdqa_context(rng, cities: list[str], n: int, positions: list[int], n_candidates: int, context: int
+                 ) -> list[Example]:
+    names = _distinct(rng, n, lambda: _entity(rng))
     where = [cities[i] for i in rng.choice(len(cities), n, replace=False)]
     kinds = [KINDS[i] for i in rng.integers(0, len(KINDS), n)]
     years = rng.integers(1850, 2000, n)
     docs = [f"Document [{i + 1}] (Title: {e}) {e} is a {k} that was founded in {c} in {y}. "
             f"It is known for its {NOUNS_LIST[rng.integers(len(NOUNS_LIST))]}."
             for i, (e, k, c, y) in enumerate(zip(names, kinds, where, years))]
-    q = names[position]
-    prompt = ("Write a high-quality answer for the given question using only the provided search results.\n\n"
-              + "\n".join(docs) + f"\n\nQuestion: In which city was {q} founded?\nAnswer: {q} was founded in")
-    return Example(prompt, where, position, position)
+    prefix = ("Write a high-quality answer for the given question using only the provided search results.\n\n"
+              + "\n".join(docs))
+    ask = lambda p: f"\n\nQuestion: In which city was {names[p]} founded?\nAnswer: {names[p]} was founded in"
+    return _questions(rng, prefix, where, positions, n_candidates, context, ask)
 
 
 NOUNS_LIST = tuple(sorted(NOUNS))
+KINDS_OF_TASK = ("kv", "mdqa")
 
 
-def make(task: str, tok, n: int, positions: list[int], per_position: int, seed: int) -> list[Example]:
+def make(kind: str, tok, n: int, positions: list[int], contexts: int, candidates: int, seed: int) -> list[Example]:
+    """`contexts` seeded contexts of n items, each asked about the item at every gold position."""
     rng = np.random.default_rng(seed)
-    if task == "kv":
-        values = single_tokens(tok, sorted(NOUNS))
-        gen = lambda p: kv_example(rng, values, n, p)
-    elif task == "mdqa":
-        cities = single_tokens(tok, CITIES)
-        gen = lambda p: mdqa_example(rng, cities, n, p)
+    if kind == "kv":
+        pool, gen = single_tokens(tok, sorted(NOUNS)), kv_context
+    elif kind == "mdqa":
+        pool, gen = single_tokens(tok, CITIES), mdqa_context
     else:
-        raise ValueError(f"task {task!r} is not one of: kv, mdqa")
-    pool = values if task == "kv" else cities
+        raise ValueError(f"task kind {kind!r} is not one of: {', '.join(KINDS_OF_TASK)}")
     if len(pool) < n:
-        raise ValueError(f"{task}: the tokenizer has only {len(pool)} single-token candidate answers, "
+        raise ValueError(f"{kind}: the tokenizer has only {len(pool)} single-token candidate answers, "
                          f"fewer than n={n} items per prompt")
     bad = [p for p in positions if not 0 <= p < n]
     if bad:
-        raise ValueError(f"gold positions {bad} are outside 0..{n - 1} for {task} with {n} items")
-    return [gen(p) for p in positions for _ in range(per_position)]
+        raise ValueError(f"gold positions {bad} are outside 0..{n - 1} for {kind} with {n} items")
+    return [e for c in range(contexts) for e in gen(rng, pool, n, positions, candidates, c)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llmrepro.pipeline import Paper, Resources
+from llmrepro.pipeline import Curve, Paper, Resources
 from stages.common import SMOLLM2
 
 paper = Paper("mspoe", code=["src/llmrepro/mspoe/config.py"])
@@ -23,7 +23,11 @@ def evaluate(ctx):
 paper.figures({"scores": SCORES}, {"position": "reports/mspoe/acc_by_position.png",
                                    "sweep": "reports/mspoe/uniform_sweep.png",
                                    "heads": "reports/mspoe/head_scores.png"},
-              desc="Accuracy against gold position, the uniform-ratio sweep, per-head outlier scores")
+              desc="Accuracy against gold position, the uniform-ratio sweep, per-head outlier scores",
+              curves={"position_data": Curve("reports/mspoe/plots/accuracy_by_position.json", x="relative_position",
+                                             y="accuracy", title="Accuracy against gold position (all tasks)",
+                                             x_label="gold position / last position", y_label="accuracy",
+                                             template="scatter")})
 paper.report({"scores": SCORES}, params=["mspoe.n_flips", "mspoe.seed", "mspoe.tasks", "mspoe.uniform_ratios",
                                          "mspoe.ms_poe", "mspoe.model"],
              desc="Claims C1-C3 and the paper's page")

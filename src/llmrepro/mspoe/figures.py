@@ -7,7 +7,7 @@ import numpy as np
 
 from llmrepro import io
 from llmrepro.mspoe.metrics import dip, signflip_ci, table
-from llmrepro.report.plots import figure
+from llmrepro.report.plots import curve_data, figure
 
 TASKS = ("kv", "mdqa", "long")
 TITLES = {"kv": "key-value retrieval", "mdqa": "multi-document QA", "long": "long key-value retrieval"}
@@ -86,3 +86,11 @@ def draw_all(dep, out) -> None:
     by_position(res, out.position)
     sweep(res, out.sweep)
     head_scores(res, out.heads)
+    rows = []
+    for name in ("baseline", "ms_poe_outlier", "ms_poe_sequential"):
+        for t in TASKS:
+            pos, tab = table(res[name][t]["rows"])
+            n = max(pos)
+            rows += [{"relative_position": p / n, "accuracy": float(a), "variant": name, "task": t}
+                     for p, a in zip(pos, tab.mean(0))]
+    curve_data(out.position_data, rows)

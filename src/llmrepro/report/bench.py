@@ -24,7 +24,7 @@ from llmrepro import io
 
 # The issues' budgets: a new paper 4 min; ten papers within 45 min because CI runs the main job.
 BUDGET_S = {"paper": 240, "suite": 45 * 60, "noop": 3}
-PAPER_BUDGET_S = {"common": 300, "in2": 360, "cherryq": 300, "facts": 360, "mspoe": 300, "report": 60}
+PAPER_BUDGET_S = {"common": 300, "in2": 360, "cherryq": 300, "facts": 360, "report": 60}
 
 
 def _timed(cmd: list[str], root: Path, repeats: int) -> dict[str, Any]:

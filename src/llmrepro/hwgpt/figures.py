@@ -130,7 +130,7 @@ def supernet(hist: dict, standalone: dict, ppl: dict, out) -> None:
         a1.set(xlabel="standalone validation NLL (nats)", ylabel="inherited (supernet) NLL (nats)",
                title="same architectures, same schedule")
         a1.legend(fontsize=6)
-        k = 20
+        k = max(1, min(20, len(hist["loss_largest"]) // 5))
         for name, color in (("loss_largest", "C3"), ("loss_smallest", "C2")):
             y = np.convolve(hist[name], np.ones(k) / k, mode="valid")
             a2.plot(np.arange(k, len(hist[name]) + 1), y, color=color, label=name.removeprefix("loss_"))

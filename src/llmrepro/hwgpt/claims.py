@@ -7,6 +7,11 @@ Tolerances for `llmrepro verify`: every checked metric without an interval comes
 from measurement and gets an explicit absolute tolerance. They are judgment calls, not measured
 spreads (the pilot ran once, at other seeds): wide for latency-derived quantities, which move with
 the machine's load, and about one pilot-to-claim-run difference for the rest.
+
+Timings: every latency is a wall-clock measurement, and so is everything computed from it (the
+hardware metrics, the latency surrogates, and the search, which runs on the latency surrogates'
+benchmark). They are declared as timing fields: a rerun on the same machine does not reproduce them
+byte for byte, and `llmrepro verify` compares them with the tolerances below (or as ratios).
 """
 
 from llmrepro.pipeline.claims import Check, Claim, ClaimSet, Tol
@@ -14,14 +19,16 @@ from llmrepro.pipeline.claims import Check, Claim, ClaimSet, Tol
 DEVICES = ("t1_b1", "t2_b8")
 HETERO = ("mlp", "ensemble", "quantile")
 
-RELIABLE = tuple(Check(f"hardware.devices.{d}.split_half_tau.value", ">=", 0.8, tol=Tol(abs=0.15),
+TAU, AREA = Tol(abs=0.15), Tol(abs=0.05)
+
+RELIABLE = tuple(Check(f"hardware.devices.{d}.split_half_tau.value", ">=", 0.8, tol=TAU,
                        label=f"{d}: split-half Kendall tau of per-architecture median latency")
                  for d in DEVICES)
 
 QUIET = (Check("hardware.quiet", "==", True,
                label="machine quiet while measuring (<= 5 % of 1-thread passes lost > 20 % of their time to other "
                      "processes, median 1-min load <= 2.5)"),
-         *(Check(f"hardware.devices.{d}.heteroscedasticity", ">", 0.0, on="ci",
+         *(Check(f"hardware.devices.{d}.heteroscedasticity", ">", 0.0, on="ci", tol=Tol(abs=0.3),
                  label=f"{d}: Spearman(mean, std) of the repeats across architectures") for d in DEVICES))
 
 CLAIMS = ClaimSet("hwgpt", (
@@ -35,9 +42,9 @@ CLAIMS = ClaimSet("hwgpt", (
                         label="Jaccard(Pareto set t1_b1, Pareto set t2_b8), measured sample"),
                   Check("hardware.pareto.jaccard_margin", ">", 0.0, tol=Tol(abs=0.5),
                         label="min over devices of split-half Jaccard within a device minus Jaccard between devices"),
-                  *(Check(f"hardware.devices.{d}.tau_flops", "<", 0.9, on="ci",
+                  *(Check(f"hardware.devices.{d}.tau_flops", "<", 0.9, on="ci", tol=TAU,
                           label=f"{d}: Kendall tau(median latency, FLOPs)") for d in DEVICES),
-                  *(Check(f"hardware.devices.{d}.ceiling_gap_flops", ">", 0.0, on="ci",
+                  *(Check(f"hardware.devices.{d}.ceiling_gap_flops", ">", 0.0, on="ci", tol=TAU,
                           label=f"{d}: split-half tau minus tau(latency, FLOPs)") for d in DEVICES))),
     Claim("C2", "Surrogates that model a per-architecture noise level (MLP of mean and log-std, deep ensemble, "
                 "conformal quantile GBM) are better calibrated than a homoscedastic GP, with 90 % intervals "
@@ -46,7 +53,7 @@ CLAIMS = ClaimSet("hwgpt", (
                       "the heteroscedastic noise of latency and energy (AutoGluon mean/log-std surrogates)",
           precondition=QUIET,
           checks=tuple(c for d in DEVICES for m in HETERO for c in (
-              Check(f"surrogates.latency_{d}.area_gain_over_gp.{m}", ">", 0.0, on="ci",
+              Check(f"surrogates.latency_{d}.area_gain_over_gp.{m}", ">", 0.0, on="ci", tol=AREA,
                     label=f"{d}: miscalibration area, GP minus {m}"),
               Check(f"surrogates.latency_{d}.{m}.coverage90", "in", (0.85, 0.95), tol=Tol(abs=0.05),
                     label=f"{d}: {m} 90 % interval coverage")))),
@@ -68,4 +75,4 @@ CLAIMS = ClaimSet("hwgpt", (
           checks=tuple(Check(f"search.{d}.best_guided_margin_small", ">", 0.0, tol=Tol(abs=0.02),
                              label=f"{d}: best guided method's lower CI minus RS's upper CI (HV)")
                        for d in DEVICES)),
-), timings=("timings.*", "hardware.devices.*.median_ms_range", "hardware.measure_s"))
+), timings=("timings", "hardware", *(f"surrogates.latency_{d}" for d in DEVICES), "search"))

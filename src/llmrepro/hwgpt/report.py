@@ -82,9 +82,11 @@ def report(ctx) -> None:
                       io.read_json(ctx.dep.ppl), io.read_json(ctx.dep.hardware),
                       io.read_json(ctx.dep.surrogates / "heldout.json"), io.read_json(ctx.dep.search))
     hw = m["hardware"]
+    lost = [v["preempted_fraction"] for v in hw["devices"].values() if v["preempted_fraction"] is not None]
     notes = [f"Latencies were measured on `{hw['machine']}` with a 1-minute load average of median "
-             f"{fmt(hw['load']['loadavg1_median'])} (max {fmt(hw['load']['loadavg1_max'])}) on its "
-             f"{hw['machine'].split('|')[1].strip()}; the machine counted as "
+             f"{fmt(hw['load']['loadavg1_median'])} (max {fmt(hw['load']['loadavg1_max'])}; this stage's own threads "
+             f"included) on its {hw['machine'].split('|')[1].strip()}; {fmt(100 * max(lost)) if lost else '–'} % of the "
+             "one-thread passes lost more than 20 % of their time to other processes; the machine counted as "
              f"{'quiet' if hw['quiet'] else 'NOT quiet: the latency noise here is largely the machine’s (other processes), not the architectures’'}.",
              f"Measurement took {fmt(m['timings']['hardware_measure_s'])} s after {fmt(m['timings']['hardware_warmup_s'])} s "
              f"of warm-ups, plus {fmt(m['timings']['memory_check_s'])} s of peak-RSS checks."]
@@ -100,6 +102,10 @@ def report(ctx) -> None:
                  f"+-{fmt(half(sn['tau_inherited_standalone']))} ({len(sn['standalone_nll'])} architectures); random "
                  f"search's mean hypervolume at {p.search.small_budget} evaluations to +-{fmt(half(rs))} "
                  f"({fmt(100 * (half(rs) or 0) / se[d0]['hv_true'])} % of the true front's, {len(p.search.seeds)} seeds).")
+    notes.append(f"Standalone noise: two initialisations of {m['supernet']['standalone_keys'][len(m['supernet']['standalone_keys']) // 2]} "
+                 f"differ by {fmt(m['supernet']['init_seed_difference'])} nats, against a range of "
+                 f"{fmt(m['supernet']['standalone_range'])} nats across architectures; one repeat is a rough estimate "
+                 "of training noise.")
     mem = hw["memory"]
     if mem.get("checked"):
         notes.append(f"Memory: analytic fp32 bytes against peak-RSS growth of a fresh process for {mem['checked']} "

@@ -64,7 +64,7 @@ def test_jaccard_and_search_metrics_by_hand():
     assert A.jaccard(["a", "b"], ["b", "c"]) == pytest.approx(1 / 3) and A.jaccard([], []) is None
     hv = {"rs": [[0.1, 0.2, 0.3], [0.1, 0.2, 0.3]], "ls": [[0.1, 0.5, 0.6], [0.1, 0.6, 0.7]]}
     doc = {"devices": {"d": {"hv_true": 1.0, "front_keys": ["x"], "runs": {
-        m: [{"hv": h, "cpu_s": 1.0} for h in hs] for m, hs in hv.items()}}}}
+        m: [{"hv": h} for h in hs] for m, hs in hv.items()}}}}
     out = A.search_metrics(doc, small=2, budget=3)["d"]
     assert out["methods"]["rs"]["hv_small"]["value"] == pytest.approx(0.2)
     assert out["methods"]["ls"]["hv_small"]["value"] == pytest.approx(0.55)

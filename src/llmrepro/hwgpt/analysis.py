@@ -140,8 +140,7 @@ def search_metrics(doc: dict, small: int, budget: int) -> dict:
             hv = np.array([r["hv"] for r in runs], float)
             per[m] = {"hv_small": mean_ci(hv[:, small - 1]), "hv_final": mean_ci(hv[:, budget - 1]),
                       "regret_small": mean_ci(hv_true - hv[:, small - 1]),
-                      "regret_final": mean_ci(hv_true - hv[:, budget - 1]),
-                      "cpu_s": float(sum(r["cpu_s"] for r in runs))}
+                      "regret_final": mean_ci(hv_true - hv[:, budget - 1])}
         guided = [m for m in per if m != "rs"]
 
         def margin(key):

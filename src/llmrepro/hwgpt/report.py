@@ -25,8 +25,8 @@ def build_metrics(p, hist, standalone, ppl, hw, heldout, search) -> dict:
         "search": se,
         "timings": {"hardware_measure_s": hw["measure_s"], "hardware_warmup_s": hw["warmup_s"],
                     "memory_check_s": hw["memory_check_s"],
-                    "search_cpu_s": {d: {k: v["cpu_s"] for k, v in dev["methods"].items()}
-                                     for d, dev in se.items() if isinstance(dev, dict)},
+                    "search_cpu_s": {d: {k: sum(r["cpu_s"] for r in runs) for k, runs in dev["runs"].items()}
+                                     for d, dev in search["devices"].items()},
                     "supernet_tokens_per_s": hist["tokens_per_s"]},
     }
 

@@ -17,7 +17,7 @@ from llmrepro.pipeline import params as P
 from llmrepro.pipeline.dvcyaml import render
 from llmrepro.pipeline.registry import load_registry
 from llmrepro.pipeline.stage import PARAMS_CHECK, RegistryError
-from llmrepro.pipeline.tools import SHARED_MIRROR, tool_env  # noqa: F401  (SHARED_MIRROR: tests)
+from llmrepro.pipeline.tools import SHARED_MIRROR, dvc_stale, tool_env  # noqa: F401  (SHARED_MIRROR: tests)
 
 
 def _root(args) -> Path:
@@ -93,10 +93,10 @@ def cmd_check(args) -> int:
 
 
 def _dvc_stale(root: Path, stages: list[str], env: dict[str, str]) -> list[str]:
-    r = subprocess.run(["dvc", "status", "--json", *stages], cwd=root, env=env, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise SystemExit(f"error: `dvc status` failed: {r.stderr.strip()[-800:]}")
-    return sorted(json.loads(r.stdout or "{}"))
+    try:
+        return dvc_stale(root, stages, env)
+    except RuntimeError as e:
+        raise SystemExit(f"error: {e}") from None
 
 
 def _provenance_stamps(root: Path, reg) -> dict[str, float | None]:

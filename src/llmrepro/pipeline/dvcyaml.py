@@ -33,6 +33,8 @@ def stage_entry(s: Stage) -> dict[str, Any]:
     entry: dict[str, Any] = {"cmd": s.cmd}
     if s.desc:
         entry["desc"] = s.desc
+    if s.always_changed:
+        entry["always_changed"] = True
     entry["deps"] = [strip(p) for p in s.dep_paths()]
     if s.params:
         entry["params"] = [{PARAMS_FILE: None} if p == ALL else p for p in s.params]

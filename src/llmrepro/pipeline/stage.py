@@ -93,6 +93,7 @@ class Stage:
     curves: tuple[Curve, ...] = ()  # data files among `outs` that DVC plots as curves
     resources: Resources = Resources()
     light: bool = False  # runs on the submit host under SLURM (localrules)
+    always_changed: bool = False  # DVC reruns it every time (it reads the machine, not files)
     args: Mapping[str, Any] = field(default_factory=dict)
     desc: str = ""
 
@@ -136,7 +137,8 @@ class Paper:
 
     def add(self, step: str, fn: Callable[..., None], *, code=(), deps=None, params=(), outs=None,
             metrics=None, plots=None, resources: Resources | None = None, light: bool = False,
-            args: Mapping[str, Any] | None = None, desc: str = "", curves: Mapping[str, Curve] | None = None) -> Stage:
+            args: Mapping[str, Any] | None = None, desc: str = "", curves: Mapping[str, Curve] | None = None,
+            always_changed: bool = False) -> Stage:
         name = f"{self.id}_{step}"
         if not NAME_RE.match(name):
             raise RegistryError(f"stage name {name!r} must match {NAME_RE.pattern}")
@@ -153,7 +155,7 @@ class Paper:
             plots=_frozen(plots, "plots", name),
             # light stages (downloads, figures, reports) take one thread, so `snakemake -c2` runs two at once
             resources=resources or (Resources(threads=1) if light else Resources()),
-            light=light, args=MappingProxyType(dict(args or {})),
+            light=light, always_changed=always_changed, args=MappingProxyType(dict(args or {})),
             desc=desc or (fn.__doc__ or "").strip().split("\n")[0],
         )
         self.stages[name] = stage

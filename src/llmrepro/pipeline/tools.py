@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -21,3 +23,12 @@ def tool_env(root: Path | None = None) -> dict[str, str]:
         env[MIRROR_ENV] = str((root / SHARED_MIRROR).resolve())
         print(f"{MIRROR_ENV} is not set: using {env[MIRROR_ENV]}", file=sys.stderr)
     return env
+
+
+def dvc_stale(root: Path, targets: list[str], env: dict[str, str]) -> list[str]:
+    """Stages `dvc status` says must rerun, leaving out those that are only "always changed" (they read
+    the machine, and their unchanged output reruns nothing)."""
+    r = subprocess.run(["dvc", "status", "--json", *targets], cwd=root, env=env, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"`dvc status` failed: {r.stderr.strip()[-800:]}")
+    return sorted(k for k, v in json.loads(r.stdout or "{}").items() if v != ["always changed"])

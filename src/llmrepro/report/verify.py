@@ -154,11 +154,12 @@ def reported_papers(root: Path) -> list[str]:
 
 def stale_reports(root: Path, papers: list[str], env: dict[str, str]) -> list[str]:
     """Report stages of `papers` (or stages upstream of them) that DVC says must rerun."""
-    r = subprocess.run(["dvc", "status", "--json", *[f"{p}_report" for p in papers]], cwd=root, env=env,
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        raise VerifyError(f"`dvc status` failed: {r.stderr.strip()[-500:]}")
-    return sorted(json.loads(r.stdout or "{}"))
+    from llmrepro.pipeline.tools import dvc_stale
+
+    try:
+        return dvc_stale(root, [f"{p}_report" for p in papers], env)
+    except RuntimeError as e:
+        raise VerifyError(str(e)) from None
 
 
 def verify(root: Path, papers: list[str] | None, against: str = "HEAD", env: dict[str, str] | None = None,

@@ -1,4 +1,4 @@
-"""hwgpt: the report's metrics on hand-built inputs, the machine guard, memory by hand, and the
+"""hwgpt: the report's metrics on hand-built inputs, the machine fingerprint, memory by hand, and the
 claims' verdict logic on hand-built metrics."""
 
 from __future__ import annotations

@@ -336,3 +336,13 @@ def test_page_numbers_come_from_metrics_and_params():
     t = table1({"ptq_tiny": {"rows": rows}, "ptq_pretrained": {"rows": rows}, "qat": {}}, 4)
     assert "perplexity at 4 bits" in t and "| RTN | 11.00 (6.00 b/w, g8) | 11.00 (6.00 b/w, g8) | – |" in t
     assert "| **CherryQ**" not in t and "GPTQ |" not in t  # rows with nothing measured are left out
+
+
+def test_heterogeneity_equals_the_sorted_definition():
+    g = torch.Generator().manual_seed(6)
+    for n in (150, 1000, 4096):
+        x = torch.rand(n, generator=g) ** 8
+        vals = x.double().sort(descending=True).values
+        k = max(1, round(0.01 * n))
+        assert I.heterogeneity(x) == pytest.approx(float(vals[:k].mean() / vals[k:].max()), rel=1e-12)
+    assert I.heterogeneity(torch.ones(1)) != I.heterogeneity(torch.ones(1))  # NaN: no bottom 99 %

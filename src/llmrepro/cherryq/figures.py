@@ -58,34 +58,41 @@ def ppl_vs_bits(ptq: list, qat: list, pre: dict, out) -> None:
                     v, e = _mean_ci([r["both"] for r in rs])
                     ax.errorbar([rs[0]["bpw"]], [v], yerr=[e], fmt="*", ms=7, capsize=2, label=f"QAT: {method}")
             ax.axhline(fp, color="k", lw=0.6, ls="--", label="FP")
-            ax.set(yscale="log", xlabel="bits per weight (incl. scales and cherries)", ylabel="perplexity (test)",
-                   title=name)
+            ax.set(yscale="linear" if name.startswith("tiny") else "log", title=name,
+                   xlabel="bits per weight (incl. scales and cherries)", ylabel="perplexity (test)")
             ax.legend(fontsize=5, ncol=2)
 
 
-def selection(qat: list, pre: dict, out) -> None:
-    """QAT perplexity per arm (tiny) and PTQ log-perplexity per cherry criterion (SmolLM2),
-    mean and 95 % interval over replicates."""
+def selection(qat: list, ptq: list, pre: dict, out) -> None:
+    """The claims' paired differences: CherryQ against each QAT/GPTQ baseline (tiny, C2 and C3) and
+    impact cherries against each other criterion in RTN (SmolLM2, C4); 95 % t intervals over replicates."""
+    from llmrepro.cherryq.report import log_ppl, paired
+
     with figure(out, ncols=2, size=(8.5, 3.2)) as (fig, axes):
-        arms = [m for m in ("qat", "qat_equal_bits", "impact", "random", "magnitude", "magnitude_prescale")
-                if any(r["method"] == m for r in qat)]
+        both = qat + [r for r in ptq if r["method"].startswith("gptq")]
         for i, bits in enumerate(sorted({r["bits"] for r in qat})):
-            ms = [_mean_ci([r["both"] for r in qat if r["method"] == m and r["bits"] == bits]) for m in arms]
-            ax = axes[0]
-            ax.errorbar(np.arange(len(arms)) + 0.15 * i, [v for v, _ in ms], yerr=[e for _, e in ms], fmt="o",
-                        capsize=3, label=f"{bits} bits")
-        axes[0].set_xticks(range(len(arms)), [a.replace("_", "\n") for a in arms], fontsize=6)
-        axes[0].set(ylabel="perplexity after QAT", title="tiny Llama: QAT arms")
+            base = [b for b in ("qat", "qat_equal_bits", "gptq", "gptq_equal_bits", "random", "magnitude",
+                                "magnitude_prescale") if paired(both, "impact", b, bits)]
+            d = [paired(both, "impact", b, bits) for b in base]
+            axes[0].errorbar(np.arange(len(base)) + 0.15 * i, [x["value"] for x in d],
+                             yerr=[(x["ci"][1] - x["value"]) if x.get("ci") else 0 for x in d], fmt="o", capsize=3,
+                             label=f"{bits} bits")
+            axes[0].set_xticks(range(len(base)), [b.replace("_", "\n") for b in base], fontsize=6)
+        axes[0].axhline(0, color="k", lw=0.6)
+        axes[0].set(ylabel="ppl(CherryQ) - ppl(baseline)", title="tiny Llama: CherryQ against each baseline")
         axes[0].legend(fontsize=7)
-        crits = [m for m in ("rtn", "rtn+impact", "rtn+obd", "rtn+magnitude", "rtn+magnitude_prescale", "rtn+random")
-                 if any(r["method"] == m for r in pre["ptq"])]
-        for i, bits in enumerate(sorted({r["bits"] for r in pre["ptq"] if r["method"] == "rtn"})):
-            ms = [_mean_ci([float(np.log(r["both"])) for r in pre["ptq"] if r["method"] == m and r["bits"] == bits])
-                  for m in crits]
-            axes[1].errorbar(np.arange(len(crits)) + 0.15 * i, [v for v, _ in ms], yerr=[e for _, e in ms], fmt="o",
-                             capsize=3, label=f"{bits} bits")
-        axes[1].set_xticks(range(len(crits)), [c.replace("rtn+", "").replace("_", "\n") for c in crits], fontsize=6)
-        axes[1].set(ylabel="log perplexity", title="SmolLM2: RTN + cherries by criterion")
+        rows = pre["ptq"]
+        for i, bits in enumerate(sorted({r["bits"] for r in rows if r["method"] == "rtn"})):
+            crits = [c for c in ("rtn", "rtn+obd", "rtn+magnitude", "rtn+magnitude_prescale", "rtn+random")
+                     if paired(rows, "rtn+impact", c, bits, log_ppl)]
+            d = [paired(rows, "rtn+impact", c, bits, log_ppl) for c in crits]
+            axes[1].errorbar(np.arange(len(crits)) + 0.15 * i, [x["value"] for x in d],
+                             yerr=[(x["ci"][1] - x["value"]) if x.get("ci") else 0 for x in d], fmt="o", capsize=3,
+                             label=f"{bits} bits")
+            axes[1].set_xticks(range(len(crits)), [c.replace("rtn+", "").replace("_", "\n") for c in crits],
+                               fontsize=6)
+        axes[1].axhline(0, color="k", lw=0.6)
+        axes[1].set(ylabel="log ppl(impact cherries) - log ppl(other)", title="SmolLM2 RTN: impact against others")
         axes[1].legend(fontsize=7)
 
 
@@ -94,4 +101,4 @@ def draw_all(dep, out) -> None:
     sorted_impact(hs, pre, out.curve)
     heterogeneity(hs, pre, out.hs)
     ppl_vs_bits(ptq, qat, pre, out.bits)
-    selection(qat, pre, out.selection)
+    selection(qat, ptq, pre, out.selection)

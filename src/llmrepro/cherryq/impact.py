@@ -70,10 +70,12 @@ def fisher(model, sequences: torch.Tensor, batch: int = 8, progress=None,
 
 
 def heterogeneity(scores: torch.Tensor, top: float = 0.01) -> float:
-    flat = scores.flatten().double()
+    flat = scores.flatten()
     k = max(1, int(round(top * flat.numel())))
-    vals, _ = flat.sort(descending=True)
-    return float(vals[:k].mean() / vals[k:].max())
+    if k >= flat.numel():
+        return float("nan")  # no bottom 99 %
+    vals = flat.topk(k + 1).values.double()  # the top k and the largest of the rest: no full sort
+    return float(vals[:k].mean() / vals[k])
 
 
 def hs_table(model, impact: dict[str, torch.Tensor], init_impact: dict[str, torch.Tensor] | None = None) -> dict:

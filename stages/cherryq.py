@@ -71,8 +71,8 @@ RESULTS = {"hs": "data/cherryq/hs_tiny.json", "ptq": "data/cherryq/ptq_tiny.json
 paper.figures(RESULTS, {"curve": "reports/cherryq/sorted_impact.png", "hs": "reports/cherryq/heterogeneity.png",
                         "bits": "reports/cherryq/ppl_vs_bits.png", "selection": "reports/cherryq/selection.png"},
               desc="Sorted impact, heterogeneity per matrix, perplexity against bits, cherry selection")
-paper.report(RESULTS, params=["cherryq.tiny.qat.methods", "cherryq.pretrained.ptq", "cherryq.pretrained.data",
-                              "cherryq.pretrained.calib"],
+paper.report(RESULTS, params=["cherryq.tiny.qat", "cherryq.tiny.calib.length", "cherryq.pretrained.ptq",
+                              "cherryq.pretrained.data", "cherryq.pretrained.calib"],
              code=["src/llmrepro/cherryq/history/claims_96c4b20.json",
                    "src/llmrepro/cherryq/history/c2b_seed_diagnosis.json"],
              desc="Claims C1-C4, a Table-1 layout at nominal and equal bits, and the paper's page")

@@ -325,7 +325,9 @@ def test_page_numbers_come_from_metrics_and_params():
     m = {"setup": {"tiny": {"qat": setup(12_345, [32, 64], [1, 2], 1 / 32)},
                    "pretrained": setup(7_000_000, [16], [1], 1 / 16)}}
     pre = NS(ptq=NS(group=8, bits=[4]), calib=NS(seeds=[5, 6], sequences=1, length=16), data=NS(eval_split="valid"))
-    text = narrative(m, NS(cherryq=NS(pretrained=pre)))
+    tiny = NS(qat=NS(steps=10, batch=2, lr=0.01), calib=NS(length=16))
+    text = narrative(m, NS(cherryq=NS(pretrained=pre, tiny=tiny)))
+    assert "10 steps of 2 windows of 16 tokens at peak lr 0.01 (0.03 training" in text  # 320 / 12,345
     for s in ("0.01 M parameters", "1/32 (1 of 32, 2 of 64 inputs", "7 M parameters", "4-bit RTN with groups of 8",
               "1/16 (1 of 16 inputs", "2 subsets of 1 train-split windows of\n16 tokens", "seeds 5, 6", "**valid**"):
         assert s in text, s

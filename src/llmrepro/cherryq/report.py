@@ -192,7 +192,8 @@ def diagnosis(d: dict) -> str:
 def narrative(m: dict, params) -> str:
     """report.md with its numbers filled in from metrics and params."""
     t, p = m["setup"]["tiny"], m["setup"]["pretrained"]
-    pre = params.cherryq.pretrained
+    pre, q = params.cherryq.pretrained, params.cherryq.tiny.qat
+    qat_len = params.cherryq.tiny.calib.length  # the QAT context (capped by the model's)
     per_row = lambda s: ", ".join(f"{k} of {n}" for k, n in zip(s["cherries_per_row"], s["in_features"]))
     frac = lambda f: f"1/{round(1 / f)}" if f > 0 else "0"
     values = {
@@ -202,6 +203,8 @@ def narrative(m: dict, params) -> str:
         "pre_bits": "/".join(str(b) for b in pre.ptq.bits), "pre_subsets": len(pre.calib.seeds),
         "pre_seqs": pre.calib.sequences, "pre_len": pre.calib.length, "pre_eval_split": pre.data.eval_split,
         "pre_seeds": ", ".join(str(s) for s in pre.calib.seeds),
+        "qat_steps": q.steps, "qat_batch": q.batch, "qat_len": qat_len, "qat_lr": f"{q.lr:g}",
+        "qat_tpp": q.steps * q.batch * qat_len / t["qat"]["params"],
     }
     return (HERE / "report.md").read_text().format_map(values)
 

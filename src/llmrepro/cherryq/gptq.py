@@ -13,40 +13,52 @@ import torch
 from llmrepro.cherryq.quant import fullsym_levels, target_linears
 
 
-def hessians(model, sequences: torch.Tensor, progress=None) -> dict[str, torch.Tensor]:
-    """H = 2 X^T X / tokens per target linear. Projections that read the same input
-    (q/k/v, gate/up) share one Hessian: it is computed once."""
+class HessianSum:
+    """2 X^T X summed over calibration tokens, per target linear. Projections that read the
+    same input tensor in a forward pass (q/k/v, gate/up) share one sum, computed once."""
+
+    def __init__(self):
+        self.sums: dict[str, torch.Tensor] = {}
+        self.alias: dict[str, str] = {}
+        self.seen: list[tuple[torch.Tensor, str]] = []  # this pass's inputs, held so no address is reused
+        self.tokens = 0
+
+    def new_pass(self, tokens: int) -> None:
+        self.seen.clear()
+        self.tokens += tokens
+
+    def add(self, name: str, x: torch.Tensor) -> None:
+        owner = next((n for t, n in self.seen if t is x), None)
+        if owner is not None:
+            self.alias[name] = owner
+            return
+        self.seen.append((x, name))
+        flat = x.detach().reshape(-1, x.shape[-1]).float()
+        h = (2 * flat.T @ flat).double()
+        self.sums[name] = self.sums[name] + h if name in self.sums else h
+
+    def result(self, names) -> dict[str, torch.Tensor]:
+        """H = 2 X^T X / tokens per name; aliased names share their owner's tensor."""
+        self.seen.clear()
+        mean = {n: h / self.tokens for n, h in self.sums.items()}
+        return {n: mean[self.alias.get(n, n)] for n in names}
+
+
+def hessians(model, sequences: torch.Tensor, batch: int = 8, progress=None) -> dict[str, torch.Tensor]:
+    """H = 2 X^T X / tokens per target linear, from forward passes of `batch` sequences."""
     lins = target_linears(model)
-    H: dict[str, torch.Tensor] = {}
-    alias: dict[str, str] = {}
-    seen: list[tuple[torch.Tensor, str]] = []  # inputs of this forward pass, held so no address is reused
-    count = {"tokens": 0}
-
-    def hook(name):
-        def fn(_m, inp, _out):
-            owner = next((n for t, n in seen if t is inp[0]), None)
-            if owner is not None:
-                alias[name] = owner
-                return
-            seen.append((inp[0], name))
-            x = inp[0].detach().reshape(-1, inp[0].shape[-1]).float()
-            h = (2 * x.T @ x).double()
-            H[name] = H[name] + h if name in H else h
-        return fn
-
-    handles = [m.register_forward_hook(hook(n)) for n, m in lins.items()]
+    acc = HessianSum()
+    handles = [m.register_forward_hook(lambda _m, inp, _out, n=n: acc.add(n, inp[0])) for n, m in lins.items()]
     try:
         with torch.no_grad():
-            seqs = range(len(sequences))
-            for i in progress(seqs, total=len(sequences), desc="hessians") if progress else seqs:
-                seen.clear()
-                model(input_ids=sequences[i: i + 1])
-                count["tokens"] += sequences.shape[1]
+            starts = range(0, len(sequences), batch)
+            for i in progress(starts, total=len(starts), desc="hessians") if progress else starts:
+                acc.new_pass(sequences[i: i + batch].numel())
+                model(input_ids=sequences[i: i + batch])
     finally:
         for h in handles:
             h.remove()
-    out = {n: h / count["tokens"] for n, h in H.items()}
-    return {n: out[alias.get(n, n)] for n in lins}
+    return acc.result(lins)
 
 
 def gptq(W: torch.Tensor, H: torch.Tensor, bits: int, group: int, damp: float = 0.01, block: int = 128) -> torch.Tensor:
@@ -80,8 +92,16 @@ def gptq(W: torch.Tensor, H: torch.Tensor, bits: int, group: int, damp: float = 
 
 
 def quantize_model(model, H: dict[str, torch.Tensor], bits: int, group: int, progress=None) -> None:
+    """GPTQ of every target linear. Rows are quantized independently given H, so projections
+    that share one Hessian tensor (q/k/v, gate/up) are stacked and run as one matrix."""
     lins = target_linears(model)
-    items = list(lins.items())
-    for name, m in progress(items, total=len(items), desc="gptq") if progress else items:
+    shared: dict[int, list[str]] = {}
+    for name in lins:
+        shared.setdefault(id(H[name]), []).append(name)
+    items = list(shared.values())
+    for names in progress(items, total=len(items), desc="gptq") if progress else items:
+        W = torch.cat([lins[n].weight for n in names])
+        Q = gptq(W, H[names[0]], bits, group)
         with torch.no_grad():
-            m.weight.copy_(gptq(m.weight, H[name], bits, group).to(m.weight.dtype))
+            for n, q in zip(names, Q.split([lins[n].out_features for n in names])):
+                lins[n].weight.copy_(q.to(lins[n].weight.dtype))

@@ -9,57 +9,71 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from llmrepro.cherryq import experiments as E
-from llmrepro.cherryq.config import PretrainedCfg, QatModelCfg
 from llmrepro.cherryq import gptq as G
+from llmrepro.cherryq import impact as I
+from llmrepro.cherryq.config import PretrainedCfg, QatModelCfg
 from llmrepro.models.factory import load_source
 
 
-def _load(cfg, local_dir: Path, corpus_dirs: dict[str, Path]):
-    model, tok = load_source(cfg.model, local_dir)
-    train, test = E.load_data(tok, corpus_dirs, cfg.data)
-    return model, train, test
+def _impact_file(out_dir: Path, r: int) -> Path:
+    return out_dir / f"impact_{r}.safetensors"
 
 
 def impact(cfg: QatModelCfg, model_dir: Path, corpus_dirs, out_dir: Path, progress=None) -> dict:
-    model, train, _ = _load(cfg, model_dir, corpus_dirs)
-    calib = E.calibration(train, cfg.calib_sequences, cfg.calib_len, cfg.seed)
-    imp, table = E.impact_and_hs(model, E.random_init_like(model, cfg.seed), calib, calib, progress)
+    """Impact per calibration subset (saved, one file each), and the heterogeneity table."""
+    model, tok = load_source(cfg.model, model_dir)
+    train, _ = E.load_texts(corpus_dirs, cfg.data)
+    calib = E.subsets(tok, train, cfg.calib)
+    imps = [I.fisher(model, c, cfg.calib.batch, progress) for c in calib]
+    _, table = E.impact_and_hs(model, E.random_init_like(model, cfg.seed), imps, calib[0], cfg.calib.batch,
+                               progress)
     out_dir.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in imp.items()}, out_dir / "impact.safetensors")
-    return table
+    for r, imp in enumerate(imps):
+        save_file({k: v.contiguous() for k, v in imp.items()}, _impact_file(out_dir, r))
+    return {**table, "setup": {"ptq": E.setup(model, cfg.ptq.fraction), "qat": E.setup(model, cfg.qat.fraction)}}
+
+
+def _impacts(impact_dir: Path, n: int) -> list[dict]:
+    return [load_file(_impact_file(impact_dir, r)) for r in range(n)]
 
 
 def ptq(cfg: QatModelCfg, model_dir: Path, impact_dir: Path, corpus_dirs, progress=None) -> list[dict]:
-    model, train, test = _load(cfg, model_dir, corpus_dirs)
-    H = G.hessians(model, E.calibration(train, cfg.calib_sequences, cfg.calib_len, cfg.seed))
-    return E.ptq(model, load_file(impact_dir / "impact.safetensors"), test, cfg.ptq, cfg.eval, H, progress)
+    model, tok = load_source(cfg.model, model_dir)
+    train, test = E.load_texts(corpus_dirs, cfg.data)
+    H = [G.hessians(model, c) for c in E.subsets(tok, train, cfg.calib)]
+    return E.ptq(model, _impacts(impact_dir, len(cfg.calib.seeds)), H, E.encode(tok, test), cfg.ptq, cfg.eval,
+                 cfg.calib.seeds, progress)
 
 
-def qat(cfg: QatModelCfg, model_dir: Path, impact_dir: Path, corpus_dirs,
-        runs: list[tuple[int, str, float, int]], progress=None) -> list[dict]:
-    model, train, test = _load(cfg, model_dir, corpus_dirs)
-    imp = load_file(impact_dir / "impact.safetensors")
-    stream = np.concatenate([train[c] for c in sorted(train)])
-    context = min(model.config.max_position_embeddings, cfg.calib_len)
-    return [E.qat_run(model, imp, stream, test, cfg.qat, cfg.eval, b, m, f, s, context)
-            for b, m, f, s in (progress(runs, total=len(runs), desc="qat") if progress else runs)]
+def runs(cfg: QatModelCfg) -> list[tuple[int, str, int]]:
+    """(bits, method, replicate) of every QAT run."""
+    return [(b, m, r) for b, ms in cfg.qat.methods.items() for r in range(len(cfg.qat.seeds)) for m in ms]
 
 
-def main_runs(cfg: QatModelCfg) -> list[tuple[int, str, float, int]]:
-    return [(b, m, cfg.qat.fraction, s) for b, ms in cfg.qat.methods.items() for s in cfg.qat.seeds for m in ms]
-
-
-def sweep_runs(cfg: QatModelCfg) -> list[tuple[int, str, float, int]]:
-    return [(cfg.sweep.bits, c, f, cfg.sweep.seed) for f in cfg.sweep.fractions for c in cfg.sweep.criteria]
+def qat(cfg: QatModelCfg, model_dir: Path, impact_dir: Path, corpus_dirs, progress=None) -> list[dict]:
+    model, tok = load_source(cfg.model, model_dir)
+    train, test = E.load_texts(corpus_dirs, cfg.data)
+    imps = _impacts(impact_dir, len(cfg.calib.seeds))
+    stream = np.concatenate([np.asarray(v) for _, v in sorted(E.encode(tok, train).items())])
+    test_ids = E.encode(tok, test)
+    context = min(model.config.max_position_embeddings, cfg.calib.length)
+    todo = runs(cfg)
+    return [E.qat_run(model, imps[r], stream, test_ids, cfg.qat, cfg.eval, b, m, r, context)
+            for b, m, r in (progress(todo, total=len(todo), desc="qat") if progress else todo)]
 
 
 def pretrained(cfg: PretrainedCfg, model_dir: Path, corpus_dirs, progress=None) -> dict:
-    model, train, test = _load(cfg, model_dir, corpus_dirs)
-    calib = E.calibration(train, cfg.calib_sequences, cfg.calib_len, cfg.seed)
+    """Impact per calibration subset with GPTQ's Hessians from the same passes, heterogeneity,
+    and PTQ with and without cherries; the model is loaded once and restored between variants."""
+    model, tok = load_source(cfg.model, model_dir)
+    train, test = E.load_texts(corpus_dirs, cfg.data)
+    calib = E.subsets(tok, train, cfg.calib)
+    acc = G.HessianSum()  # GPTQ's Hessians, pooled over the subsets
+    imps = [I.fisher(model, c, cfg.calib.batch, progress, hessians=acc) for c in calib]
+    H = acc.result(I.target_linears(model))
     init = E.random_init_like(model, cfg.seed)
-    imp, table = E.impact_and_hs(model, init, calib, calib[: cfg.init_sequences], progress)
-    del init
+    _, table = E.impact_and_hs(model, init, imps, calib[0][: cfg.init_sequences], cfg.calib.batch, progress)
+    del init, acc
     with torch.no_grad():
-        H = G.hessians(model, calib, progress)
-        rows = E.ptq(model, imp, test, cfg.ptq, cfg.eval, H, progress)
-    return {"hs": table, "ptq": rows}
+        rows = E.ptq(model, imps, H, E.encode(tok, test), cfg.ptq, cfg.eval, cfg.calib.seeds, progress)
+    return {"hs": {**table, "setup": E.setup(model, cfg.ptq.fraction)}, "ptq": rows}

@@ -48,11 +48,16 @@ def file_hash(path: Path | str, algo: str = "md5", chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+# Files an engine drops into a directory output: Snakemake stamps each one it finishes.
+ENGINE_MARKERS = frozenset({".snakemake_timestamp"})
+
+
 def tree_hash(path: Path | str, algo: str = "md5") -> dict[str, Any]:
     """A file's hash, or for a directory the hash of each file in it."""
     path = Path(path)
     if path.is_file():
         return {algo: file_hash(path, algo), "size": path.stat().st_size}
-    files = {p.relative_to(path).as_posix(): file_hash(p, algo) for p in sorted(path.rglob("*")) if p.is_file()}
+    files = {p.relative_to(path).as_posix(): file_hash(p, algo) for p in sorted(path.rglob("*"))
+             if p.is_file() and p.name not in ENGINE_MARKERS}
     digest = hashlib.new(algo, dumps(files).encode()).hexdigest()
     return {algo: digest, "nfiles": len(files), "files": files if len(files) <= 64 else None}

@@ -88,3 +88,21 @@ def test_local_search_mutates_one_live_gene():
         return int((gx != gy).sum())
     assert all(any(dist(archs[k], archs[j]) <= 3 for j in range(k)) for k in range(3, 30))
     assert len(list(itertools.islice(ev, 30))) == 30
+
+
+def test_nsga2_restarts_when_a_small_space_stops_it_short(bench, monkeypatch):
+    # A converged population in a small space mates no new genotype and pymoo stops early; the smoke
+    # DAG's search hit this (7 of 10 evaluations). Without restarts some seeds fall short here.
+    method = "nsga2"
+    cfg = SimpleNamespace(budget=len(bench.F) // 2, init=4, pop_size=4, parego_pool=20, parego_refit_every=3)
+    feats = bench.space.features(bench.space.all)
+    for seed in range(12):
+        assert len(M.run(bench, method, seed, cfg, feats)) == cfg.budget
+    monkeypatch.setattr(M, "_MAX_RESTARTS", 1)
+    short = []
+    for seed in range(12):
+        try:
+            M.run(bench, method, seed, cfg, feats)
+        except RuntimeError as e:
+            short.append(str(e))
+    assert short and "evaluations" in short[0]

@@ -14,6 +14,7 @@ one evaluation, so all methods get the same budget.
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 import numpy as np
@@ -104,8 +105,18 @@ def _pymoo(bench: Benchmark, algorithm, budget: int, seed: int) -> list[int]:
             evaluated.extend(idx)
             out["F"] = bench.F[idx]
 
-    minimize(Look(), algorithm, ("n_eval", budget), seed=seed, verbose=False)
+    # With duplicates eliminated, a converged population in a small space (smoke) can fail to mate any new
+    # genotype and pymoo stops short of the budget; restart it (a fresh copy, a derived seed) for the rest.
+    # Mini's space never triggered this, so its results are those of one uninterrupted run.
+    for restart in range(_MAX_RESTARTS):
+        left = budget - len(evaluated)
+        if left <= 0:
+            break
+        minimize(Look(), copy.deepcopy(algorithm), ("n_eval", left), seed=seed + 7919 * restart, verbose=False)
     return evaluated[:budget]
+
+
+_MAX_RESTARTS = 20
 
 
 def _operators():

@@ -2,6 +2,7 @@
 that produced their first results; CHANGES keeps the checks they replace."""
 
 from llmrepro.pipeline.claims import Check, Claim, ClaimSet
+from llmrepro.report.pages import ClaimChange
 
 # The baseline's dip on the long task must be driven by distance: the middle below both
 # ends, the end nearest the question included (not primacy alone). Ms-PoE targets that dip.
@@ -45,37 +46,40 @@ CLAIMS = ClaimSet("mspoe", (
 # and the intermediate revision of commit 74d065d, whose percentile bootstrap over contexts was replaced
 # after its seed-shift run (mini runs at seeds 0 and 1; the seed-0 page is reports/mspoe at 996e59e).
 CHANGES = (
-    {"id": "C1", "old_check": "acc(ends) - acc(middle), kv and mdqa > 0 (whole 95% CI); 10 independent prompts "
-                              "per gold position, interval resampling prompts within each (task, position)",
-     "old_result": "reproduced: 0.7 [0.575, 0.817]",
-     "reason": "Prompts now share a context across gold positions (needed to score them from one KV-cached prefix, "
-               "issue 17), so the context is the independent unit (issue 19)."},
-    {"id": "C1", "old_check": "the revised check with a percentile bootstrap over contexts (74d065d)",
-     "old_result": "reproduced at seed 0: 0.533 [0.35, 0.683]; reproduced at seed 1: 0.6 [0.433, 0.783]",
-     "reason": "Bootstrap replaced by exact sign-flip intervals for every claim; see C2."},
-    {"id": "C2", "old_check": "acc(Ms-PoE) - acc(baseline) > 0 and middle acc(Ms-PoE) - acc(baseline) > 0 "
-                              "(whole 95% CIs), pooled over kv and mdqa prompts of 234 and 402 tokens, no precondition",
-     "old_result": "not reproduced: mean gain -0.12 [-0.19, -0.05], middle gain -0.0833 [-0.167, 0.0167]",
-     "reason": "At a few hundred tokens inside an 8,192 window (RoPE theta 1e5) the long-range decay Ms-PoE "
-               "counters barely acts: every uniform ratio lowered the gold margin. The head scores used RoPE-rotated "
-               "q and k, a 3x rule, and counted pad keys (scores changed with the batch size). Issue 10."},
-    {"id": "C2", "old_check": "the revised check (long task, distance precondition) with a percentile bootstrap "
-                              "over the 3 long contexts (74d065d)",
-     "old_result": "inconclusive at seed 0: mean gain -0.0667 [-0.2, 0.2], middle gain 0.111 [0, 0.333]; not "
-                   "reproduced at seed 1: mean gain -0.2 [-0.2, -0.2], middle gain 0 [0, 0]",
-     "reason": "At seed 1 every long context lost exactly its last question under Ms-PoE, and a bootstrap over 3 "
-               "contexts cannot see past that: its interval collapsed to a point and the verdict flipped with the "
-               "seed (issue 19). An exact sign-flip test never rejects with 3 contexts (smallest p 0.25), which is "
-               "what 3 contexts can tell. Thresholds unchanged."},
-    {"id": "C3", "old_check": "acc(Ms-PoE) - acc(best of baseline and uniform r in {1.5, 2, 3}) > -0.05 "
-                              "(whole 95% CI); the uniform arm patched all 30 layers",
-     "old_result": "not reproduced: -0.12 [-0.19, -0.05] (best 'uniform' was the baseline; inconclusive at seed 1)",
-     "reason": "The comparator set held r = 1, the baseline itself, and the uniform arm patched two layers more "
-               "than Ms-PoE: not like against like. The best ratio was picked on the same examples without that "
-               "choice in the interval. Issue 10, issue 19."},
-    {"id": "C3", "old_check": "the revised check with the best ratio re-chosen in every percentile bootstrap "
-                              "resample over the 3 long contexts (74d065d)",
-     "old_result": "inconclusive at seed 0: -0.0667 [-0.2, 0]; inconclusive at seed 1: -0.133 [-0.2, 0]",
-     "reason": "Bootstrap replaced by exact sign-flip intervals (see C2); the best-ratio comparison became an "
-               "intersection-union test over the ratios. Threshold unchanged."},
+    ClaimChange('C1',
+                'acc(ends) - acc(middle), kv and mdqa > 0 (whole 95% CI); 10 independent prompts per gold position, interval resampling prompts within each (task, position)',
+                'reproduced',
+                '0.7 [0.575, 0.817]',
+                'Prompts now share a context across gold positions (needed to score them from one KV-cached prefix, issue 17), so the context is the independent unit (issue 19).',
+                '96c4b20'),
+    ClaimChange('C1',
+                'the revised check with a percentile bootstrap over contexts (74d065d)',
+                'reproduced at seed 0, reproduced at seed 1',
+                'seed 0: 0.533 [0.35, 0.683]; seed 1: 0.6 [0.433, 0.783]',
+                'Bootstrap replaced by exact sign-flip intervals for every claim; see C2.',
+                '74d065d'),
+    ClaimChange('C2',
+                'acc(Ms-PoE) - acc(baseline) > 0 and middle acc(Ms-PoE) - acc(baseline) > 0 (whole 95% CIs), pooled over kv and mdqa prompts of 234 and 402 tokens, no precondition',
+                'not reproduced',
+                'mean gain -0.12 [-0.19, -0.05], middle gain -0.0833 [-0.167, 0.0167]',
+                'At a few hundred tokens inside an 8,192 window (RoPE theta 1e5) the long-range decay Ms-PoE counters barely acts: every uniform ratio lowered the gold margin. The head scores used RoPE-rotated q and k, a 3x rule, and counted pad keys (scores changed with the batch size). Issue 10.',
+                '96c4b20'),
+    ClaimChange('C2',
+                'the revised check (long task, distance precondition) with a percentile bootstrap over the 3 long contexts (74d065d)',
+                'inconclusive at seed 0, not reproduced at seed 1',
+                'seed 0: mean gain -0.0667 [-0.2, 0.2], middle gain 0.111 [0, 0.333]; seed 1: mean gain -0.2 [-0.2, -0.2], middle gain 0 [0, 0]',
+                'At seed 1 every long context lost exactly its last question under Ms-PoE, and a bootstrap over 3 contexts cannot see past that: its interval collapsed to a point and the verdict flipped with the seed (issue 19). An exact sign-flip test never rejects with 3 contexts (smallest p 0.25), which is what 3 contexts can tell. Thresholds unchanged.',
+                '74d065d'),
+    ClaimChange('C3',
+                'acc(Ms-PoE) - acc(best of baseline and uniform r in {1.5, 2, 3}) > -0.05 (whole 95% CI); the uniform arm patched all 30 layers',
+                'not reproduced',
+                "-0.12 [-0.19, -0.05] (best 'uniform' was the baseline; inconclusive at seed 1)",
+                'The comparator set held r = 1, the baseline itself, and the uniform arm patched two layers more than Ms-PoE: not like against like. The best ratio was picked on the same examples without that choice in the interval. Issue 10, issue 19.',
+                '96c4b20'),
+    ClaimChange('C3',
+                'the revised check with the best ratio re-chosen in every percentile bootstrap resample over the 3 long contexts (74d065d)',
+                'inconclusive at seed 0, inconclusive at seed 1',
+                'seed 0: -0.0667 [-0.2, 0]; seed 1: -0.133 [-0.2, 0]',
+                'Bootstrap replaced by exact sign-flip intervals (see C2); the best-ratio comparison became an intersection-union test over the ratios. Threshold unchanged.',
+                '74d065d'),
 )

@@ -89,21 +89,8 @@ def _ci(m: dict) -> str:
     return fmt(m.get("value")) + (f" [{fmt(m['ci'][0])}, {fmt(m['ci'][1])}]" if m.get("ci") else "")
 
 
-def claim_changes() -> str:
-    from llmrepro.mspoe.claims import CHANGES
-
-    lines = ["## Claim changes", "",
-             "Checks revised after their first result was known (review mends, issues 10 and 19), kept as recorded: "
-             "first the checks of the mini run at commit 96c4b20, then the intermediate revision of commit 74d065d, "
-             "run at seeds 0 and 1, whose bootstrap intervals were replaced. Thresholds never changed.", "",
-             "| claim | old check | old verdict and numbers | reason for the change |", "|---|---|---|---|"]
-    lines += [f"| {c['id']} | {cell(c['old_check'])} | {cell(c['old_result'])} | {cell(c['reason'])} |"
-              for c in CHANGES]
-    return "\n".join(lines)
-
-
 def report(ctx) -> None:
-    from llmrepro.mspoe.claims import CLAIMS
+    from llmrepro.mspoe.claims import CHANGES, CLAIMS
 
     p = ctx.params.mspoe
     res = io.read_json(ctx.dep.scores)
@@ -138,7 +125,7 @@ def report(ctx) -> None:
     g, n_long = m["ms_poe"]["mean_gain"], m["contexts"][LONG]
     publish(ctx, Report(
         paper="mspoe", metrics=m, claims=CLAIMS, scale=ctx.params.common.scale, narrative=narrative, rows=rows,
-        extra=claim_changes(),
+        changes=CHANGES,
         notes=[", ".join(f"{t}: {m['contexts'][t]} contexts x {len(getattr(tasks, t).positions)} gold positions"
                          for t in (*SHORT, LONG))
                + "; every interval is a 95 % interval over contexts from an exact sign-flip test (metrics.py), "

@@ -23,7 +23,7 @@ from typing import Any
 from llmrepro import io
 from llmrepro.pipeline import params as P
 from llmrepro.pipeline import provenance as prov
-from llmrepro.pipeline.stage import Stage, is_dir, strip
+from llmrepro.pipeline.stage import PARAMS_STAMP, Stage, is_dir, strip
 
 # Test hook: exit like a SIGKILL after the compute, before outputs move into place.
 KILL_ENV = "LLMREPRO_KILL_AFTER_COMPUTE"
@@ -221,7 +221,9 @@ def run_stage(stage: Stage, root: Path) -> None:
         if not P.has_key(raw, key):
             _fail(f"stage {stage.name!r} declares param {key!r}, which params.yaml lacks")
         values[key] = P.lookup(raw, key)
-    deps = {k: root / strip(v) for k, v in stage.deps.items()}
+    # The params stamp only orders DVC's stages; P.load above already validated params.yaml, and
+    # Snakemake (which skips the stamp) can start a stage before `report_params` has written it.
+    deps = {k: root / strip(v) for k, v in stage.deps.items() if v != PARAMS_STAMP or (root / v).exists()}
     missing = [f"{k} ({stage.deps[k]})" for k, p in deps.items() if not p.exists()]
     if missing:
         _fail(f"stage {stage.name!r} is missing inputs: {', '.join(missing)}; run the stages upstream of it first")

@@ -261,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="also run the whole suite cold under dvc repro and snakemake -c2 (scratch copies; long)")
     p.add_argument("--tests", action="store_true", help="also time the README's test command")
     args, extra = ap.parse_known_args(argv)
+    if extra[:1] == ["--"]:  # `llmrepro run X -- <engine args>`: argparse leaves the separator in
+        extra = extra[1:]
     try:
         if args.cmd in ("run", "repro"):
             return {"run": cmd_run, "repro": cmd_repro}[args.cmd](args, extra)

@@ -63,3 +63,12 @@ def test_repro_serves_downloads_from_the_shared_mirror_beside_the_checkout(tmp_p
     assert tool_env(root)["LLMREPRO_MIRROR"] == str(tmp_path / "shared" / "mirror")
     monkeypatch.setenv("LLMREPRO_MIRROR", "/elsewhere")
     assert tool_env(root)["LLMREPRO_MIRROR"] == "/elsewhere"  # an explicit choice wins
+
+
+def test_engine_args_after_the_separator_reach_the_engine_without_it(monkeypatch):
+    from llmrepro import cli as C
+
+    seen = {}
+    monkeypatch.setattr(C, "cmd_run", lambda args, extra: seen.setdefault("extra", extra) and 0)
+    C.main(["run", "attngrad", "--engine", "snakemake", "--", "--profile", "profiles/slurm", "--jobs", "2"])
+    assert seen["extra"] == ["--profile", "profiles/slurm", "--jobs", "2"]

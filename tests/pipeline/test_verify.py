@@ -68,6 +68,13 @@ def test_the_deterministic_view_drops_timings_and_the_verdicts_on_them():
     assert by_id["C4"]["verdict"] is None and by_id["C1"]["verdict"] == "reproduced"
 
 
+def test_the_deterministic_view_drops_timings_inside_lists():
+    cs = ClaimSet("x", (Claim("C1", "r", (Check("r", ">", 0),)),), timings=("rows.*.secs",))
+    metrics, _ = deterministic_view(cs, {"r": 1, "rows": [{"n": 1, "secs": 0.3}, {"n": 2, "secs": 0.5}]},
+                                    cs.evaluate({"r": 1}, "mini"))
+    assert metrics == {"r": 1, "rows": [{"n": 1}, {"n": 2}]}
+
+
 def test_shift_seeds_moves_every_seed_to_a_disjoint_block():
     params = {"common": {"scale": "mini", "seed": 0, "tinylm": {"seed": 3, "steps": 10}},
               "freq": {"mini": {"seeds": [1, 2, 3]}, "world_seed": 7, "control_seeds": [0, 1],

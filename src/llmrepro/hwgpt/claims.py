@@ -75,4 +75,5 @@ CLAIMS = ClaimSet("hwgpt", (
           checks=tuple(Check(f"search.{d}.best_guided_margin_small", ">", 0.0, tol=Tol(abs=0.02),
                              label=f"{d}: best guided method's lower CI minus RS's upper CI (HV)")
                        for d in DEVICES)),
-), timings=("timings", "hardware", *(f"surrogates.latency_{d}" for d in DEVICES), "search"))
+), timings=("timings", "hardware", *(f"surrogates.latency_{d}" for d in DEVICES), "search",
+           "supernet.tokens_per_s"))

@@ -178,6 +178,14 @@ def recorded_outputs(root: Path) -> dict[str, tuple[str, dict[str, Any]]]:
     return out
 
 
+def _same_result(path: Path, record: dict[str, Any]) -> bool:
+    """Does the provenance at `path` record the same params, inputs, code and outputs as `record`?"""
+    if not path.exists():
+        return False
+    old = io.read_json(path)
+    return all(old.get(k) == record[k] for k in ("params", "inputs", "code", "outputs", "cmd"))
+
+
 def changed_inputs(stage: Stage, hashes: Mapping[str, dict[str, Any]],
                    recorded: Mapping[str, tuple[str, dict[str, Any]]]) -> list[str]:
     """Inputs that differ from what their producing stage recorded: edited or corrupted outside
@@ -273,6 +281,12 @@ def run_stage(stage: Stage, root: Path) -> None:
         **({"extra": ctx.extra} if ctx.extra else {}),
     }
     io.write_json(tmps["provenance"], record)
+    if stage.always_changed and _same_result(finals["provenance"], record):
+        # A check DVC reruns every time (the machine fingerprint): the same result keeps its old record,
+        # so the git-tracked provenance, dvc.lock and everything reading them stay unchanged.
+        tmps["provenance"].unlink()
+        tmps["provenance"] = finals["provenance"]
     for k in tmps:
-        _put_in_place(tmps[k], finals[k])
+        if tmps[k] != finals[k]:
+            _put_in_place(tmps[k], finals[k])
     ctx.log.info("done in %.1f s", wall)

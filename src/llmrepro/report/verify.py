@@ -103,6 +103,8 @@ def deterministic_view(claims: ClaimSet, metrics: dict, claims_doc: dict) -> tup
         if isinstance(node, dict):
             return {k: strip(v, f"{path}.{k}" if path else k) for k, v in node.items()
                     if not claims.is_timing(f"{path}.{k}" if path else k)}
+        if isinstance(node, list):  # an element's path holds its index, matched by `*` in a timing pattern
+            return [strip(v, f"{path}.{i}") for i, v in enumerate(node)]
         return node
 
     doc = json.loads(json.dumps(claims_doc))

@@ -81,7 +81,7 @@ def test_repro_builds_every_stage_with_outputs_and_provenance(built):
     cq = params["cherryq"]["tiny"]  # a QAT replicate draws its calibration subset and its data order
     for stage, seeds in (("cherryq_qat", cq["calib"]["seeds"] + cq["qat"]["seeds"]),
                          ("facts_inject_base", params["facts"]["inject"]["seeds"]),
-                         ("freq_train", params["freq"]["mini"]["seeds"])):
+                         ("freq_train", (fm := params["freq"]["mini"])["seeds"] + fm["control"]["seeds"])):
         assert io.read_json(ws / reg[stage].provenance)["seeds"] == seeds, stage
     for paper in reg.papers():
         if paper != "report":

@@ -66,6 +66,7 @@ def test_the_deterministic_view_drops_timings_and_the_verdicts_on_them():
     assert "speed" not in metrics and metrics["r"] == 0.62
     by_id = {c["id"]: c for c in doc["claims"]}
     assert by_id["C4"]["verdict"] is None and by_id["C1"]["verdict"] == "reproduced"
+    assert all("why" not in k and k["measured"] is None for k in by_id["C4"]["checks"])
 
 
 def test_the_deterministic_view_drops_timings_inside_lists():

@@ -112,6 +112,7 @@ def deterministic_view(claims: ClaimSet, metrics: dict, claims_doc: dict) -> tup
         timed = [k for k in (*c["precondition"], *c["checks"]) if claims.is_timing(k["metric"])]
         for k in timed:
             k.update(measured=None, ci=None, outcome=None)
+            k.pop("why", None)
         if timed:
             c["verdict"] = None
     return strip(metrics, ""), doc

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from llmrepro import PAPERS
 from llmrepro.pipeline import params as P
 from llmrepro.pipeline.dvcyaml import render
@@ -82,7 +84,22 @@ def cmd_dvc_yaml(args) -> int:
         return 0
     path.write_text(text)
     print(f"wrote {path}")
+    _prune_lock(root, set(yaml.safe_load(text)["stages"]))
     return 0
+
+
+def _prune_lock(root: Path, stages: set[str]) -> None:
+    """DVC keeps dvc.lock entries of stages that left dvc.yaml; their outputs are gone, so drop them."""
+    lock_path = root / "dvc.lock"
+    if not lock_path.exists():
+        return
+    lock = yaml.safe_load(lock_path.read_text()) or {}
+    gone = sorted(set(lock.get("stages", {})) - stages)
+    if gone:
+        for name in gone:
+            del lock["stages"][name]
+        lock_path.write_text(yaml.safe_dump(lock, sort_keys=False, width=1000))
+        print(f"dropped from dvc.lock the stages no longer in dvc.yaml: {', '.join(gone)}")
 
 
 def cmd_check(args) -> int:

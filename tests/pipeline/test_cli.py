@@ -72,3 +72,16 @@ def test_engine_args_after_the_separator_reach_the_engine_without_it(monkeypatch
     monkeypatch.setattr(C, "cmd_run", lambda args, extra: seen.setdefault("extra", extra) and 0)
     C.main(["run", "attngrad", "--engine", "snakemake", "--", "--profile", "profiles/slurm", "--jobs", "2"])
     assert seen["extra"] == ["--profile", "profiles/slurm", "--jobs", "2"]
+
+
+def test_dvc_yaml_drops_lock_entries_of_stages_that_left_the_registry(tmp_path):
+    import yaml
+
+    ws = copy_project(tmp_path, scale="mini")
+    lock = {"schema": "2.0", "stages": {name: {"cmd": f"python -m stages.x {name}", "outs": []}
+                                        for name in ("attngrad_runtime", "cherryq_sweep")}}
+    (ws / "dvc.lock").write_text(yaml.safe_dump(lock, sort_keys=False))
+    kept = {"attngrad_runtime"}
+    r = cli("dvc-yaml", cwd=ws)
+    assert "cherryq_sweep" in r.stdout
+    assert set(yaml.safe_load((ws / "dvc.lock").read_text())["stages"]) == kept

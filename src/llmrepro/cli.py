@@ -230,7 +230,12 @@ def cmd_audit(args) -> int:
 def cmd_bench(args) -> int:
     from llmrepro.report.bench import run_bench
 
-    run_bench(_root(args), noop_repeats=args.repeats, engines=args.engines, tests=args.tests)
+    root = _root(args)
+    reg = _registry(root)
+    for p in args.papers or []:
+        reg.paper(p)  # an unknown id fails before anything runs, listing the papers
+    run_bench(root, noop_repeats=args.repeats, engines=args.engines or bool(args.papers), tests=args.tests,
+              engine_papers=args.papers)
     return 0
 
 
@@ -276,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=3, help="timed repeats of the no-op `dvc repro` (median)")
     p.add_argument("--engines", action="store_true",
                    help="also run the whole suite cold under dvc repro and snakemake -c2 (scratch copies; long)")
+    p.add_argument("--papers", nargs="+", metavar="ID",
+                   help="with --engines: time only these papers' DAGs (and their upstream stages) under both engines")
     p.add_argument("--tests", action="store_true", help="also time the README's test command")
     args, extra = ap.parse_known_args(argv)
     if extra[:1] == ["--"]:  # `llmrepro run X -- <engine args>`: argparse leaves the separator in

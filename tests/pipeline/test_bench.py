@@ -43,3 +43,24 @@ def test_render_reports_both_engines_against_the_two_core_floor():
     assert "`dvc repro` 10.0 min, `snakemake -c2` 8.3 min: a speed-up of 1.20× (the 2-core floor is 8.0 min)" in out
     assert "the README's test command: 5.0 min (150 passed)" in out
     assert "| x_a | x | 100.0 | 150 | 1 |" in out
+
+
+def test_render_names_the_papers_of_a_partial_engine_benchmark():
+    doc = {"stages": {}, "papers_cold_s": {}, "suite_cold_s": 0.0,
+           "suite_engines": {"dvc": {"wall_s": 120.0, "stage_cpu_s": 180.0, "papers": ["freq", "tap"]},
+                             "snakemake": {"wall_s": 100.0, "stage_cpu_s": 180.0, "papers": ["freq", "tap"]}},
+           "noop_dvc_repro": {"median_s": 1.2, "runs_s": [1.2], "ran_stages": 0},
+           "dvc_status": {"median_s": 0.9, "runs_s": [0.9]}, "matmul_ceiling_gflops_fp32_2threads": 150.0,
+           "training_loop": {"params": 10, "tokens_per_step": 4096, "tokens_per_s": 1000.0, "gflops": 30.0,
+                             "fraction_of_ceiling": 0.2},
+           "budgets_s": {"per_paper": {}}}
+    assert "the suite cold, freq, tap with their upstream stages: `dvc repro` 2.0 min, `snakemake -c2` 1.7 min: " \
+           "a speed-up of 1.20×" in render(doc)
+
+
+def test_bench_rejects_an_unknown_paper_before_running(capsys):
+    from llmrepro.cli import main
+
+    assert main(["bench", "--engines", "--papers", "freq", "nope"]) != 0
+    err = capsys.readouterr().err
+    assert "no paper 'nope'" in err and "freq" in err

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from llmrepro.pipeline.claims import Check, Claim, ClaimSet
-from llmrepro.report.pages import ClaimChange, fmt
+from llmrepro.report.changes import block_changes
+from llmrepro.report.pages import ClaimChange
 
 BEFORE = "96c4b20"  # the commit whose reports/freq/claims.json holds the old checks' results
 FIRST = "65e9d74"  # the first rerun of the revised checks, whose intervals resampled concepts only
@@ -97,26 +98,6 @@ CLAIMS = ClaimSet("freq", (
           revised="First run with an interval over concepts only; it then resampled worlds as well. " + WORLDS_T),
 ))
 
-def _bootstrap_changes() -> tuple[ClaimChange, ...]:
-    """Every check as it stood with the two-level bootstrap, its verdict and numbers at both seed blocks, read
-    from before_worlds_t.json (never copied by hand)."""
-    before = json.loads(BOOTSTRAP.read_text())
-    blocks = {b: {c["id"]: c for c in claims} for b, claims in before["blocks"].items()}
-    first = next(iter(before["blocks"].values()))
-    out = []
-    for old in first:
-        for i, k in enumerate(old["checks"]):
-            verdicts, numbers = [], []
-            for b, claims in blocks.items():
-                kk = claims[old["id"]]["checks"][i]
-                ci = f" [{fmt(kk['ci'][0])}, {fmt(kk['ci'][1])}]" if kk.get("ci") else ""
-                verdicts.append(f"{claims[old['id']]['verdict']} ({b})")
-                numbers.append(f"{fmt(kk['measured'])}{ci} ({b})")
-            out.append(ClaimChange(old["id"], f"{k['test']}; two-level percentile bootstrap over worlds and concepts",
-                                   "; ".join(verdicts), "; ".join(numbers), WORLDS_T, before["commit"]))
-    return tuple(out)
-
-
 CHANGES = (
     ClaimChange("C1", "max |replayed rho - params legend rho| <= 0.01 over 8 ensemble-prompt pairs", "reproduced",
                 "0.00416", "The params' values had been recomputed from the released data: circular.", BEFORE),
@@ -148,5 +129,7 @@ CHANGES = (
     ClaimChange("C6", "the same checks, interval over concepts within worlds only", "reproduced (seeds 1-3 and 4-6)",
                 "0.403 [0.336, 0.473] and 0.513 [0.460, 0.566]; seeds 4-6: 0.278 [0.211, 0.343] and "
                 "0.497 [0.440, 0.549]", "As C2-C4: worlds are resampled too.", FIRST),
-    *_bootstrap_changes(),
+    # the two-level bootstrap's checks at both seed blocks, read from before_worlds_t.json
+    *block_changes(json.loads(BOOTSTRAP.read_text()), "two-level percentile bootstrap over worlds and concepts",
+                   dict.fromkeys(("C2", "C3", "C4", "C6"), WORLDS_T)),
 )

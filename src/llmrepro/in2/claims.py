@@ -8,7 +8,7 @@ from pathlib import Path
 
 from llmrepro.in2.data import STYLES
 from llmrepro.pipeline.claims import Check, Claim, ClaimSet, Tol
-from llmrepro.report.pages import ClaimChange, fmt
+from llmrepro.report.changes import block_changes
 
 # Issue 19: C2 went from reproduced to inconclusive when the seeds moved (backward Gap reduction 0.323
 # [0.304, 0.342] -> 0.214 [0.094, 0.333]). The t-interval was over 4 fine-tuning seeds that all started from
@@ -99,30 +99,6 @@ CLAIMS = ClaimSet("in2", (
 BEFORE = Path(__file__).parent / "before_revision.json"  # reports/in2/claims.json at both seed blocks, before
 
 
-def _changes() -> tuple[ClaimChange, ...]:
-    """Every check as it stood before the revision, with its verdict and numbers at the committed and the
-    shifted seeds, read from before_revision.json (never copied by hand)."""
-    before = json.loads(BEFORE.read_text())
-    blocks = before["blocks"]
-    by_block = {b: {c["id"]: c for c in claims} for b, claims in blocks.items()}
-    first = next(iter(blocks.values()))
-    new = {c.id: c for c in CLAIMS.claims}
-    out = []
-    for old in first:
-        if not new[old["id"]].revised:
-            continue
-        for i, k in enumerate(old["checks"]):
-            verdicts, numbers = [], []
-            for b in blocks:
-                c = by_block[b][old["id"]]
-                kk = c["checks"][i]
-                ci = f" [{fmt(kk['ci'][0])}, {fmt(kk['ci'][1])}]" if kk.get("ci") else ""
-                verdicts.append(f"{c['verdict']} ({b})")
-                numbers.append(f"{fmt(kk['measured'])}{ci} ({b})")
-            out.append(ClaimChange(old["id"], f"{k['test']}; t-interval over 4 fine-tuning seeds from one stage-1 "
-                                              "model, one probe set", "; ".join(verdicts), "; ".join(numbers),
-                                   new[old["id"]].revised, before["commit"]))
-    return tuple(out)
-
-
-CHANGES = _changes()
+# Every check as it stood before, with its verdict and numbers at both seed blocks (never copied by hand)
+CHANGES = block_changes(json.loads(BEFORE.read_text()), "t-interval over 4 fine-tuning seeds from one stage-1 model, "
+                        "one probe set", {c.id: c.revised for c in CLAIMS.claims if c.revised})

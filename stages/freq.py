@@ -85,7 +85,8 @@ paper.figures(RESULTS, {"replay": "reports/freq/replay_log_linear.png", "mini": 
                                              y="accuracy", title="Zero-shot accuracy against counted frequency",
                                              x_label="log10 counted frequency", y_label="accuracy (%)",
                                              template="scatter")})
-paper.report(RESULTS, params=["freq.mini.seeds", "freq.mini.control", "freq.mini.min_bin", "freq.mini.n_boot"],
+paper.report(RESULTS, params=["freq.mini.seeds", "freq.mini.control", "freq.mini.min_bin"],
+             code=["src/llmrepro/freq/before_worlds_t.json"],
              desc="Claims C1-C6 and the paper's page")
 
 

@@ -12,11 +12,11 @@ ARMS = ("natural", "natural_long", "in2")
 @paper.stage(params=["in2.vocab_keys", "in2.model", "in2.retrieval"],
              outs={"model": RETRIEVAL, "result": "data/in2/retrieval.json"}, resources=Resources(runtime=30))
 def retrieval(ctx):
-    """Stage 1, shared by every arm: general retrieval on short contexts; fails loudly below the gate"""
+    """Stage 1, one model per seed, shared by every arm: general retrieval on short contexts; fails loudly below the gate"""
     from llmrepro import io
     from llmrepro.in2.steps import retrieval as run
 
-    ctx.seed(ctx.params.in2.retrieval.seed)
+    ctx.record_seeds(ctx.params.in2.retrieval.seeds)
     res = run(ctx.params.in2, ctx.out.model, ctx.progress)
     io.write_json(ctx.out.result, res)
     ctx.record(gate=res["gate"], tokens_per_s=res["tokens_per_s"])
@@ -35,7 +35,8 @@ for _arm, _desc in (("natural", "Stage 2, the baseline: shorter contexts, answer
                     ("natural_long", "Stage 2, ablation: IN2's context lengths, answers mostly at the ends"),
                     ("in2", "Stage 2, IN2: long contexts, answers anywhere, integration items; same steps and tokens")):
     paper.add(f"finetune_{_arm}", finetune, deps={"model": RETRIEVAL},
-              params=["in2.vocab_keys", "in2.finetune", f"in2.arms.{_arm}", "in2.probe"],
+              params=["in2.vocab_keys", "in2.retrieval.seeds", "in2.finetune", f"in2.arms.{_arm}",
+                      "in2.probe"],
               outs={"result": f"data/in2/{_arm}.json", "models": f"models/in2/{_arm}/"}, args={"arm": _arm},
               resources=Resources(runtime=30), desc=_desc)
 
@@ -55,7 +56,8 @@ RESULTS = {"retrieval": "data/in2/retrieval.json", **{a: f"data/in2/{a}.json" fo
 
 paper.figures(RESULTS, {"position": "reports/in2/acc_by_position.png", "training": "reports/in2/training.png"},
               desc="Accuracy against relative position per probe style (Fig. 1 analogue); training curves")
-paper.report(RESULTS, params=["in2.probe", "in2.finetune", "in2.arms"],
+paper.report(RESULTS, params=["in2.probe", "in2.retrieval.seeds", "in2.finetune", "in2.arms"],
+             code=["src/llmrepro/in2/before_revision.json"],
              desc="Claims C1-C4, the Avg/Gap table and the paper's page")
 
 

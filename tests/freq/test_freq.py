@@ -298,7 +298,7 @@ def test_mini_metrics_on_hand_built_worlds():
     from llmrepro.freq.report import mini_metrics
 
     counts, zs = _mini_inputs()
-    m = mini_metrics(counts, zs, [1, 2], [1, 2], min_bin=1, n_boot=200)
+    m = mini_metrics(counts, zs, [1, 2], [1, 2], min_bin=1)
     # Zipf: 10 points per decade, exactly linear
     assert m["slope_pp_per_decade"]["value"] == pytest.approx(10.0)
     assert m["pearson_r"]["value"] == pytest.approx(1.0) and m["pearson_r"]["runs"] == 2
@@ -321,8 +321,10 @@ def test_mini_metrics_on_hand_built_worlds():
     assert m["empty_bins"] == [m["per_world"]["seed1"]["binned"]["empty_bins"]] * 2
 
 
-def test_c2_interval_is_the_95_percent_bootstrap():
-    """mini_metrics' C2 interval is the 2.5-97.5 percentile of the pooled bootstrap over concepts."""
+def test_c2_interval_is_the_t_interval_over_worlds():
+    """mini_metrics' C2 interval is the 95 % Student-t interval over the Zipf worlds' per-world slopes."""
+    from scipy import stats
+
     from llmrepro.freq.report import mini_metrics
 
     counts, zs = _mini_inputs()
@@ -333,12 +335,67 @@ def test_c2_interval_is_the_95_percent_bootstrap():
                      "tagger": {"recall": list(rng.uniform(0, 1, 30)), "precision": [1.0] * 30},
                      "text": {"precision": [1.0] * 30}}
         zs[n] = {"acc": list(rng.uniform(0, 100, 30)), "mean_acc": 50.0}
-    m = mini_metrics(counts, zs, [1, 2], [1, 2], min_bin=1, n_boot=300)
-    runs = [(counts[n]["counts"]["integrated"], zs[n]["acc"]) for n in ("seed1", "seed2")]
-    for level in (0.95, 0.9):
-        ref = A.pooled_slope_ci(runs, n_boot=300, level=level)
-        assert (m["slope_pp_per_decade"]["ci"] == ref["ci"]) == (level == 0.95)
+    m = mini_metrics(counts, zs, [1, 2], [1, 2], min_bin=1)
+    s = [np.polyfit(np.log10(np.maximum(counts[n]["counts"]["integrated"], 1)), zs[n]["acc"], 1)[0]
+         for n in ("seed1", "seed2")]
+    half = stats.t.ppf(0.975, 1) * np.std(s, ddof=1) / np.sqrt(2)
+    assert m["slope_pp_per_decade"]["ci"] == pytest.approx([np.mean(s) - half, np.mean(s) + half])
+    assert m["slope_pp_per_decade"]["per_run"] == pytest.approx(s)
 
+
+def _linear_worlds(slopes, n=40, seed=0):
+    """Worlds whose accuracy is exactly linear in log10(count): no concept noise, only worlds differ."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for b in slopes:
+        c = rng.integers(1, 10000, n)
+        out.append((c, 5.0 + b * np.log10(c)))
+    return out
+
+
+def test_worlds_ci_covers_a_between_world_shift_the_bootstrap_missed():
+    """Issue 19: three worlds that differ (slopes 10, 20, 30; no concept noise). The two-level percentile
+    bootstrap cannot reach past the most extreme world; a fresh world from the same spread (slope 38) lies
+    outside it. The t-interval over worlds (2 degrees of freedom) covers it."""
+    from scipy import stats
+
+    runs = _linear_worlds([10.0, 20.0, 30.0])
+    boot = A.pooled_slope_ci(runs, n_boot=2000, seed=0)
+    t = A.worlds_slope_ci(runs)
+    assert boot["ci"][0] >= 10.0 - 1e-9 and boot["ci"][1] <= 30.0 + 1e-9  # bounded by the extreme worlds
+    half = stats.t.ppf(0.975, 2) * 10.0 / np.sqrt(3)
+    assert t["value"] == pytest.approx(20.0) and t["ci"] == pytest.approx([20.0 - half, 20.0 + half])
+    assert t["df"] == pytest.approx(2.0) and t["per_run"] == pytest.approx([10.0, 20.0, 30.0])
+    assert not boot["ci"][0] <= 38.0 <= boot["ci"][1] and t["ci"][0] <= 38.0 <= t["ci"][1]
+    assert t["ci"][1] - t["ci"][0] > 2 * (boot["ci"][1] - boot["ci"][0])
+
+
+def test_worlds_ci_difference_of_groups_is_welch():
+    from scipy import stats
+
+    a, b = _linear_worlds([10.0, 14.0, 12.0], seed=1), _linear_worlds([2.0, 4.0], seed=2)
+    cols = lambda runs: [(A.log10_count(c), y) for c, y in runs]
+    d = A.worlds_ci([cols(a), cols(b)], A.slope_rows, weights=[1, -1])
+    va, vb = np.var([10.0, 14.0, 12.0], ddof=1) / 3, np.var([2.0, 4.0], ddof=1) / 2
+    df = (va + vb) ** 2 / (va ** 2 / 2 + vb ** 2 / 1)
+    half = stats.t.ppf(0.975, df) * np.sqrt(va + vb)
+    assert d["value"] == pytest.approx(12.0 - 3.0) and d["df"] == pytest.approx(df)
+    assert d["ci"] == pytest.approx([9.0 - half, 9.0 + half])
+
+
+def test_worlds_ci_degenerate_inputs():
+    same = _linear_worlds([7.0, 7.0, 7.0])
+    z = A.worlds_slope_ci(same)
+    assert z["value"] == pytest.approx(7.0) and z["ci"] == pytest.approx([7.0, 7.0])  # identical worlds
+    one = A.worlds_slope_ci(same[:1])
+    assert one["value"] == pytest.approx(7.0) and one["ci"] is None and "fewer than two worlds" in one["why"]
+    flat = [(np.full(10, 100), np.arange(10.0)), (np.arange(1, 11) * 10, np.arange(10.0))]  # a constant x
+    bad = A.worlds_ci([[(A.log10_count(c), y) for c, y in flat]], A.pearson_rows)
+    assert bad["value"] is None and "undefined" in bad["why"] and bad["per_run"][0] is None
+    empty = A.worlds_ci([[([], [])]], A.pearson_rows)
+    assert empty["value"] is None and "no concepts" in empty["why"]
+    huge = A.worlds_slope_ci([(c, y * 1e300) for c, y in _linear_worlds([1.0, 2.0])])
+    assert huge["value"] is None or np.isfinite(huge["value"])
 
 
 def test_near_threshold_flags_intervals_close_to_a_threshold():
@@ -351,3 +408,13 @@ def test_near_threshold_flags_intervals_close_to_a_threshold():
     notes = near_threshold(m, CLAIMS)
     assert len(notes) == 1 and notes[0].startswith("C3 sits near its threshold")
     assert "[14.98, 28.6] against 15" in notes[0]
+
+
+def test_bootstrap_claim_changes_keep_both_seed_blocks():
+    from llmrepro.freq.claims import CHANGES
+
+    rows = [c for c in CHANGES if "two-level percentile bootstrap" in c.old_test]
+    assert {c.claim for c in rows} == {"C2", "C3", "C4", "C6"}
+    c4 = [c for c in rows if c.claim == "C4"]
+    assert len(c4) == 1 and "reproduced (committed seeds)" in c4[0].old_verdict
+    assert "inconclusive (shifted seeds)" in c4[0].old_verdict and c4[0].old_measured.count("[") == 2

@@ -121,9 +121,20 @@ def test_figures_draw_from_hand_built_results(tmp_path):
     nat = arm([jitter(U, i) for i in range(3)])
     dep = {}
     for name, res in (("natural", nat), ("natural_long", nat), ("in2", arm([FLAT] * 3)),
-                      ("retrieval", {**RETRIEVAL, "loss": [3.0, 1.0], "copy_loss": [4.0, 2.0]})):
+                      ("retrieval", {**RETRIEVAL, "runs": [{"loss": [3.0, 1.0], "copy_loss": [4.0, 2.0]}] * 2})):
         dep[name] = tmp_path / f"{name}.json"
         io.write_json(dep[name], res)
     out = SimpleNamespace(position=tmp_path / "p.png", training=tmp_path / "t.png")
     figures.draw_all(SimpleNamespace(**dep), out)
     assert out.position.stat().st_size > 10_000 and out.training.stat().st_size > 10_000
+
+
+def test_claim_changes_keep_every_old_check_at_both_seed_blocks():
+    from llmrepro.in2.claims import CHANGES
+
+    assert {c.claim for c in CHANGES} == {"C1", "C2", "C3", "C4"}
+    assert len(CHANGES) == sum(len(c.checks) for c in CLAIMS.claims)  # the checks themselves did not change
+    c2 = [c for c in CHANGES if c.claim == "C2" and "backward: Gap(natural)" in c.old_test]
+    assert len(c2) == 1 and "reproduced (committed seeds)" in c2[0].old_verdict
+    assert "inconclusive (shifted seeds)" in c2[0].old_verdict and "shifted seeds" in c2[0].old_measured
+    assert all(c.revised for c in CLAIMS.claims)

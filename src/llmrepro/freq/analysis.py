@@ -135,6 +135,57 @@ def pooled_ci(groups: Sequence[Sequence[Sequence]], stat: Callable[..., np.ndarr
     return {**out, "ci": [float(v) for v in np.percentile(boots, [50 * (1 - level), 50 * (1 + level)])]}
 
 
+def worlds_ci(groups: Sequence[Sequence[Sequence]], stat: Callable[..., np.ndarray], level: float = 0.95,
+              weights: Sequence[float] | None = None) -> dict:
+    """A per-concept statistic computed in every run (world), averaged over the runs of each
+    group and summed over groups with `weights` (default: one group; (1, -1): the difference
+    of two groups' means), with a Student-t interval over worlds (Welch-Satterthwaite for
+    several groups). Each world draws its own concepts, so the spread of the per-world values
+    already holds the concept noise within worlds as well as how worlds differ; with a
+    handful of worlds, t quantiles on worlds - 1 degrees of freedom are what carry the
+    uncertainty of that spread (a percentile bootstrap over three worlds cannot reach past
+    the most extreme world and shrinks their variance by (n - 1) / n). A run is the
+    statistic's columns (equal-length sequences over that run's concepts)."""
+    from scipy import stats
+
+    cols = [[[np.asarray(c, float) for c in run] for run in g] for g in groups]
+    w = np.ones(len(cols)) if weights is None else np.asarray(weights, float)
+    n_runs = sum(len(g) for g in cols)
+    if not all(cols) or any(len(run[0]) == 0 for g in cols for run in g):
+        return {"value": None, "ci": None, "runs": n_runs, "why": "no concepts in some run"}
+    with np.errstate(all="ignore"):
+        point = [np.array([stat(*(c[None, :] for c in run))[0] for run in g], float) for g in cols]
+    flat = [float(p) for g in point for p in g]
+    if not np.isfinite(flat).all():
+        return {"value": None, "ci": None, "runs": n_runs, "per_run": [p if np.isfinite(p) else None for p in flat],
+                "why": "the statistic is undefined in some run (a constant variable)"}
+    with np.errstate(all="ignore"):
+        value = float(sum(wg * p.mean() for wg, p in zip(w, point)))
+    out = {"value": value if np.isfinite(value) else None, "runs": n_runs, "per_run": flat, "level": level}
+    if out["value"] is None:
+        return {**out, "ci": None, "why": "the mean over worlds overflows"}
+    if min(len(p) for p in point) < 2:
+        return {**out, "ci": None, "why": "fewer than two worlds in a group: no spread between worlds"}
+    with np.errstate(all="ignore"):
+        terms = np.array([wg ** 2 * p.var(ddof=1) / len(p) for wg, p in zip(w, point)])
+        se = float(np.sqrt(terms.sum()))
+    if not np.isfinite(se):
+        return {**out, "ci": None, "why": "the spread between worlds overflows"}
+    if se == 0.0:
+        return {**out, "se": 0.0, "df": None, "ci": [out["value"], out["value"]]}
+    with np.errstate(all="ignore"):
+        df = float(terms.sum() ** 2 / sum(t ** 2 / (len(p) - 1) for t, p in zip(terms, point)))
+    if not np.isfinite(df):
+        return {**out, "ci": None, "why": "the spread between worlds overflows"}
+    half = float(stats.t.ppf(0.5 + level / 2, df) * se)
+    return {**out, "se": se, "df": df, "ci": [out["value"] - half, out["value"] + half]}
+
+
+def worlds_slope_ci(runs: Sequence[tuple[Sequence, Sequence]], level: float = 0.95) -> dict:
+    """Mean over worlds of the per-decade slope of accuracy on log10(count), t-interval over worlds."""
+    return worlds_ci([[(log10_count(c), a) for c, a in runs]], slope_rows, level)
+
+
 def pooled_slope_ci(runs: Sequence[tuple[Sequence, Sequence]], n_boot: int = 2000, seed: int = 0,
                     level: float = 0.95) -> dict:
     """Mean over runs of the per-decade slope of accuracy on log10(count), bootstrapped over concepts."""

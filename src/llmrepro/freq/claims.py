@@ -1,12 +1,30 @@
 """freq claims. The original thresholds were the issue's, fixed before any run; the review
 mends (issue 10) and the seed-shift finding (issue 19) revised C1-C5 and added C6, with the
-old checks kept in CHANGES and on the page. The revised thresholds were fixed before the rerun."""
+old checks kept in CHANGES and on the page. The revised thresholds were fixed before the rerun.
+The second seed shift (issue 19) revised what the intervals are over, fixed before the rerun."""
+
+import json
+from pathlib import Path
 
 from llmrepro.pipeline.claims import Check, Claim, ClaimSet
+from llmrepro.report.changes import block_changes
 from llmrepro.report.pages import ClaimChange
 
 BEFORE = "96c4b20"  # the commit whose reports/freq/claims.json holds the old checks' results
 FIRST = "65e9d74"  # the first rerun of the revised checks, whose intervals resampled concepts only
+# The two-level bootstrap's results at both seed blocks (before the t-interval over worlds)
+BOOTSTRAP = Path(__file__).parent / "before_worlds_t.json"
+# Issue 19, second seed shift: C4's per-world r(true, acc) were 0.085, 0.033, 0.068 at control seeds 1-3 and
+# 0.141, 0.267, 0.183 at 4-6; the two-level percentile bootstrap gave [-0.033, 0.158] and [0.085, 0.301]. It
+# did resample worlds, but a percentile bootstrap over three worlds cannot reach past the most extreme one and
+# shrinks their variance by (n - 1) / n: the between-world spread, estimated on 2 degrees of freedom, was
+# under-covered. A t-interval over worlds (df = worlds - 1) carries it; the per-world values already hold the
+# concept noise, since every world draws its own concepts.
+WORLDS_T = ("The interval is now a Student-t interval over worlds of the per-world statistic (Welch for a "
+            "difference of two groups), in place of the two-level percentile bootstrap over worlds and concepts, "
+            "which over three worlds cannot reach past the most extreme world and shrinks their variance by a "
+            "third; with the seeds shifted, C4's per-world correlations moved by more than it allowed (issue 19). "
+            "Same checks and thresholds, fixed before the rerun.")
 
 NOT_SATURATED = (Check("mini.mean_acc.value", "in", (20.0, 80.0), label="mean zero-shot accuracy (%), Zipf worlds"),)
 CONTROL_MATCHED = (Check("mini.uniform.mean_acc.value", "in", (20.0, 80.0),
@@ -36,10 +54,10 @@ CLAIMS = ClaimSet("freq", (
           precondition=NOT_SATURATED,
           checks=(Check("mini.slope_pp_per_decade", ">", 0.0, on="ci", label="slope (pp/decade), mean over worlds"),
                   Check("mini.pearson_r", ">=", 0.5, on="ci", label="per-concept r(log10 f, acc), mean over worlds")),
-          note="Intervals: two-level percentile bootstrap, over the worlds and over the concepts within each world.",
+          note="Intervals: Student-t over worlds of the per-world statistic (see Intervals below).",
           revised="Binned rho >= 0.9 cannot be met with 256 concepts in 12 bins (the top bins hold 1-3 concepts) and "
                   "flipped with the seeds (0.865 -> 0.926); per-concept r, on its whole interval, is the gate now. "
-                  "The intervals resample worlds as well as concepts."),
+                  "The intervals resample worlds as well as concepts. " + WORLDS_T),
     Claim("C3", "The rarest concepts do poorly: the rarest decile's accuracy is at least 15 pp below the mean "
                 "beyond what the same measurement gives in uniform-frequency worlds of matched accuracy (a Let It "
                 "Wag! analogue).",
@@ -49,7 +67,7 @@ CLAIMS = ClaimSet("freq", (
                         label="rarest-decile gap (pp), Zipf worlds minus uniform controls"),),
           revised="The raw gap passed almost by construction once accuracy sat in [20, 80] %; the gap the same "
                   "measurement finds in uniform worlds of matched accuracy is now subtracted, with an interval over "
-                  "worlds and concepts."),
+                  "worlds and concepts. " + WORLDS_T),
     Claim("C4", "Causal control the paper could not run: with uniform concept frequencies at matched accuracy, "
                 "accuracy does not correlate with the true concept counts.",
           precondition=CONTROL_MATCHED,
@@ -57,7 +75,7 @@ CLAIMS = ClaimSet("freq", (
                         label="r(log10 true count, acc), uniform controls"),),
           revised="The old check correlated accuracy with measured counts, which carry the tagger's recall (C6), in "
                   "one control world at ceiling (97 %); it now uses the generator's true counts, three control "
-                  "worlds and an interval over worlds and concepts, at accuracy matched to the Zipf worlds."),
+                  "worlds and an interval over worlds and concepts, at accuracy matched to the Zipf worlds. " + WORLDS_T),
     Claim("C5", "Concept extraction works: integrated counts track the generator's ground truth, and the "
                 "lemmatised index finds plural and irregular mentions, in Zipf and uniform worlds alike.",
           checks=(Check("mini.extraction.spearman_min", ">=", 0.95,
@@ -77,7 +95,7 @@ CLAIMS = ClaimSet("freq", (
                         label="r(measured, acc) - r(true, acc), uniform controls"),
                   Check("mini.confound.r_tagger_recall_acc", ">", 0.0, on="ci",
                         label="r(tagger recall per concept, acc), uniform controls")),
-          revised="First run with an interval over concepts only; it now resamples worlds as well."),
+          revised="First run with an interval over concepts only; it then resampled worlds as well. " + WORLDS_T),
 ))
 
 CHANGES = (
@@ -111,4 +129,7 @@ CHANGES = (
     ClaimChange("C6", "the same checks, interval over concepts within worlds only", "reproduced (seeds 1-3 and 4-6)",
                 "0.403 [0.336, 0.473] and 0.513 [0.460, 0.566]; seeds 4-6: 0.278 [0.211, 0.343] and "
                 "0.497 [0.440, 0.549]", "As C2-C4: worlds are resampled too.", FIRST),
+    # the two-level bootstrap's checks at both seed blocks, read from before_worlds_t.json
+    *block_changes(json.loads(BOOTSTRAP.read_text()), "two-level percentile bootstrap over worlds and concepts",
+                   dict.fromkeys(("C2", "C3", "C4", "C6"), WORLDS_T)),
 )

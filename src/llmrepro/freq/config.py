@@ -27,7 +27,7 @@ class ControlCfg(Section):
     (each shares its prototypes with the Zipf world of the same seed), at an image noise
     `sigma` chosen on seed 0 so that their mean accuracy matches the Zipf worlds'."""
 
-    seeds: list[int] = Field(min_length=1)
+    seeds: list[int] = Field(min_length=2)  # the C4 interval runs over these worlds
     sigma: float = Field(gt=0, le=100)
 
 
@@ -81,7 +81,6 @@ class MiniCfg(Section):
     tagger: TaggerCfg
     clip: ClipCfg
     min_bin: int = Field(5, ge=1, le=1000)  # binned rho beside the paper's: bins of at least this many concepts
-    n_boot: int = Field(2000, ge=10, le=100_000)
 
 
 class PaperScale(Section):

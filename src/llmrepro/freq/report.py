@@ -65,32 +65,31 @@ def _r_diff(m, t, a):
     return A.pearson_rows(m, a) - A.pearson_rows(t, a)
 
 
-def mini_metrics(counts: dict, zs: dict, seeds: list[int], control_seeds: list[int], min_bin: int = 5,
-                 n_boot: int = 2000) -> dict:
+def mini_metrics(counts: dict, zs: dict, seeds: list[int], control_seeds: list[int], min_bin: int = 5) -> dict:
+    """Intervals are Student-t over worlds of the per-world statistic (A.worlds_ci)."""
     runs, ctrl = [f"seed{s}" for s in seeds], [f"uniform{s}" for s in control_seeds]
     per = {name: world_metrics(counts[name], zs[name], min_bin) for name in [*runs, *ctrl]}
     cols = lambda names, *keys: [[_columns(counts, zs, n, *keys) for n in names]]
     everywhere = [*runs, *ctrl]
     return {
         "per_world": per,
-        # C2: the Zipf worlds, measured counts; bootstrap over worlds and over concepts within them
-        "slope_pp_per_decade": A.pooled_slope_ci([(counts[r]["counts"]["integrated"], zs[r]["acc"]) for r in runs],
-                                                 n_boot),
-        "pearson_r": A.pooled_ci(cols(runs, "measured", "acc"), A.pearson_rows, n_boot),
+        # C2: the Zipf worlds, measured counts; t-interval over worlds
+        "slope_pp_per_decade": A.worlds_slope_ci([(counts[r]["counts"]["integrated"], zs[r]["acc"]) for r in runs]),
+        "pearson_r": A.worlds_ci(cols(runs, "measured", "acc"), A.pearson_rows),
         "binned_rho": mean_ci([per[r]["binned"]["value"] for r in runs]),
         "binned_rho_min_size": mean_ci([per[r]["binned_min_size"]["value"] for r in runs]),
         "empty_bins": [per[r]["binned"]["empty_bins"] for r in runs],
         "min_bin": min_bin,
         "mean_acc": mean_ci([per[r]["mean_acc"] for r in runs]),
         # C3: the rarest decile's gap, in the Zipf worlds and beyond the matched uniform controls
-        "rare_gap": A.pooled_ci(cols(runs, "raw_measured", "acc"), A.rare_gap_rows, n_boot),
-        "rare_gap_control": A.pooled_ci(cols(ctrl, "raw_measured", "acc"), A.rare_gap_rows, n_boot),
-        "rare_gap_excess": A.pooled_ci(cols(runs, "raw_measured", "acc") + cols(ctrl, "raw_measured", "acc"),
-                                       A.rare_gap_rows, n_boot, weights=[1, -1]),
+        "rare_gap": A.worlds_ci(cols(runs, "raw_measured", "acc"), A.rare_gap_rows),
+        "rare_gap_control": A.worlds_ci(cols(ctrl, "raw_measured", "acc"), A.rare_gap_rows),
+        "rare_gap_excess": A.worlds_ci(cols(runs, "raw_measured", "acc") + cols(ctrl, "raw_measured", "acc"),
+                                       A.rare_gap_rows, weights=[1, -1]),
         # C4: the uniform controls, against the generator's true counts
         "uniform": {
-            "pearson_r_true": A.pooled_ci(cols(ctrl, "true", "acc"), A.pearson_rows, n_boot),
-            "pearson_r_measured": A.pooled_ci(cols(ctrl, "measured", "acc"), A.pearson_rows, n_boot),
+            "pearson_r_true": A.worlds_ci(cols(ctrl, "true", "acc"), A.pearson_rows),
+            "pearson_r_measured": A.worlds_ci(cols(ctrl, "measured", "acc"), A.pearson_rows),
             "mean_acc": mean_ci([per[r]["mean_acc"] for r in ctrl]),
             "acc_minus_zipf": float(np.mean([per[r]["mean_acc"] for r in ctrl])
                                     - np.mean([per[r]["mean_acc"] for r in runs])),
@@ -110,8 +109,8 @@ def mini_metrics(counts: dict, zs: dict, seeds: list[int], control_seeds: list[i
         },
         # C6: the tagger-recall confound, in the uniform controls
         "confound": {
-            "r_tagger_recall_acc": A.pooled_ci(cols(ctrl, "recall", "acc"), A.pearson_rows, n_boot),
-            "r_measured_minus_true": A.pooled_ci(cols(ctrl, "measured", "true", "acc"), _r_diff, n_boot),
+            "r_tagger_recall_acc": A.worlds_ci(cols(ctrl, "recall", "acc"), A.pearson_rows),
+            "r_measured_minus_true": A.worlds_ci(cols(ctrl, "measured", "true", "acc"), _r_diff),
         },
     }
 
@@ -178,7 +177,7 @@ def report(ctx) -> None:
     p = ctx.params.freq.mini
     rp = io.read_json(ctx.dep.replay)
     mini = mini_metrics(io.read_json(ctx.dep.counts), io.read_json(ctx.dep.zeroshot), p.seeds, p.control.seeds,
-                        p.min_bin, p.n_boot)
+                        p.min_bin)
     metrics = {"replay": replay_metrics(rp), "mini": mini}
     publish(ctx, Report(
         paper="freq", metrics=metrics, claims=CLAIMS, scale=ctx.params.common.scale, changes=CHANGES,

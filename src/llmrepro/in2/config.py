@@ -38,10 +38,11 @@ class Model(TinyLM):
 
 
 class Retrieval(Section):
-    """Stage 1: general retrieval on short contexts with uniform answer positions,
-    shared by both arms and gated."""
+    """Stage 1: general retrieval on short contexts with uniform answer positions, gated.
+    One model per seed; fine-tuning seed i of every arm starts from the model of seeds[i],
+    so the interval over fine-tuning seeds covers stage-1 variance too."""
 
-    seed: Seed = 0
+    seeds: list[Seed] = Field(min_length=1, max_length=64)
     copy_steps: int = Field(400, ge=0, le=1_000_000)  # dense copy warm-up before the questions
     copy_min: int = Field(4, ge=2, le=4096)  # copied sequence lengths, uniform in [copy_min, copy_max]
     copy_max: int = Field(24, ge=2, le=4096)
@@ -169,6 +170,10 @@ class In2Params(PaperSection):
 
     @model_validator(mode="after")
     def _fits(self):
+        if len(self.retrieval.seeds) != len(self.finetune.seeds):
+            raise ValueError(f"retrieval.seeds ({len(self.retrieval.seeds)}) must pair one to one with "
+                             f"finetune.seeds ({len(self.finetune.seeds)}): each fine-tuning seed has its own "
+                             "stage-1 model")
         arms = (self.arms.natural, self.arms.natural_long, self.arms.in2)
         longest = max(self.probe.n, self.retrieval.n_max, self.probe.short_n, *(a.n_max for a in arms))
         if longest > self.vocab_keys:

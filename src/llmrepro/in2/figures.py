@@ -45,10 +45,14 @@ def by_position(arms: dict[str, dict], out) -> None:
 
 def training(retrieval: dict, arms: dict[str, dict], out) -> None:
     with figure(out, ncols=3, size=(12.5, 3.2)) as (fig, (a, b, c)):
-        copy, ask = retrieval.get("copy_loss", []), retrieval["loss"]
-        a.plot(np.linspace(0, 1, len(copy)), copy, color="#7F7F7F", label="copy warm-up (every copied token)")
-        a.plot(np.linspace(1, 2, len(ask)), ask, color="k", label="questions on short contexts")
-        a.set(xlabel="phase (fraction of its steps)", ylabel="loss (nats)", title="stage 1: general retrieval")
+        for i, m in enumerate(retrieval["runs"]):  # one stage-1 model per seed
+            copy, ask = m.get("copy_loss", []), m["loss"]
+            a.plot(np.linspace(0, 1, len(copy)), copy, color="#7F7F7F", alpha=0.7,
+                   label="copy warm-up (every copied token)" if i == 0 else None)
+            a.plot(np.linspace(1, 2, len(ask)), ask, color="k", alpha=0.7,
+                   label="questions on short contexts" if i == 0 else None)
+        a.set(xlabel="phase (fraction of its steps)", ylabel="loss (nats)",
+              title="stage 1: general retrieval, one line per model")
         a.legend(fontsize=7)
         for arm, res in arms.items():
             _, color, label = ARM_STYLE[arm]

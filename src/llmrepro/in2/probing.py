@@ -59,18 +59,26 @@ def thirds(curve: np.ndarray) -> dict:
             "ends": float(np.nanmean([c[0], c[-1]])) if k else None}
 
 
-def integration(model, vocab: D.Vocab, n: int, count: int, seed: int, batch: int = 256) -> float:
+Seed = int | tuple[int, ...]
+
+
+def _key(seed: Seed) -> list[int]:
+    """An int or a tuple of ints (e.g. probe seed, fine-tuning seed, role) as an RNG key."""
+    return [seed] if isinstance(seed, int) else list(seed)
+
+
+def integration(model, vocab: D.Vocab, n: int, count: int, seed: Seed, batch: int = 256) -> float:
     """Accuracy on held-out integration questions (both answer tokens right)."""
-    ps = D.integration_set(np.random.default_rng([seed, len(D.STYLES)]), vocab, n, count)
+    ps = D.integration_set(np.random.default_rng([*_key(seed), len(D.STYLES)]), vocab, n, count)
     return float(D.score("integration", predict(model, ps, batch), ps.answers).mean())
 
 
-def probe(model, vocab: D.Vocab, n: int, per_position: int, n_buckets: int, seed: int, batch: int = 256) -> dict:
-    """Every style on held-out contexts of n records; the same seed gives both arms the
+def probe(model, vocab: D.Vocab, n: int, per_position: int, n_buckets: int, seed: Seed, batch: int = 256) -> dict:
+    """Every style on held-out contexts of n records; the same seed gives every arm the
     same contexts, so arm differences are paired."""
     out = {}
     for i, style in enumerate(D.STYLES):
-        ps = D.probe_set(np.random.default_rng([seed, i]), vocab, style, n, per_position)
+        ps = D.probe_set(np.random.default_rng([*_key(seed), i]), vocab, style, n, per_position)
         sc = D.score(style, predict(model, ps, batch), ps.answers)
         per_pos = np.array([sc[ps.position == p].mean() for p in range(n)])
         curve = bucket_curve(sc, ps.position, n, n_buckets)

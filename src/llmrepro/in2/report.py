@@ -140,7 +140,7 @@ def rows(m: dict, p) -> list[tuple[str, str, str]]:
              "same steps and tokens", "; ".join(
                  f"{np.mean(a[arm]['rows']):.0f}, {np.mean(a[arm]['answer_tokens']):.0f}, "
                  f"{np.mean(a[arm]['tokens']):.0f}" for arm in ARMS)),
-            ("stage 1 (shared): accuracy at its longest context, per style",
+            ("stage 1 (every model): lowest accuracy at its longest context, per style",
              f"gate ≥ {m['stage1']['gate']['threshold']}",
              ", ".join(f"{s} {fmt(v)}" for s, v in m["stage1"]["gate"]["accuracy"].items()))]
     return out
@@ -151,7 +151,7 @@ def pct_half(ci: dict) -> str:
 
 
 def report(ctx) -> None:
-    from llmrepro.in2.claims import CLAIMS
+    from llmrepro.in2.claims import CHANGES, CLAIMS
 
     p = ctx.params.in2
     arms = {a: io.read_json(getattr(ctx.dep, a)) for a in ARMS}
@@ -164,17 +164,22 @@ def report(ctx) -> None:
                                       ("in2", p.arms.in2)))
     publish(ctx, Report(
         paper="in2", metrics=m, claims=CLAIMS, scale=ctx.params.common.scale,
-        narrative=(Path(__file__).parent / "report.md").read_text(), rows=rows(m, p), extra=table(m),
+        narrative=(Path(__file__).parent / "report.md").read_text(), rows=rows(m, p), extra=table(m), changes=CHANGES,
         notes=[f"Arms ({p.finetune.train.steps} steps each, {p.finetune.tokens_per_step} tokens per step): "
                f"{arm_text}.",
-               f"{len(p.finetune.seeds)} fine-tuning seeds per arm ({', '.join(map(str, p.finetune.seeds))}), "
-               f"paired by seed; intervals are Student-t 95 % intervals over seeds. Probes: {p.probe.n} records per "
+               f"{len(p.finetune.seeds)} seeds per arm (fine-tuning seeds {', '.join(map(str, p.finetune.seeds))}); "
+               f"seed i starts from its own stage-1 model (stage-1 seeds {', '.join(map(str, p.retrieval.seeds))}, "
+               "each shared by the three arms) and is probed on its own held-out contexts (the same for every arm), "
+               "so arms are paired by seed and the Student-t 95 % intervals over seeds cover the variance between "
+               "stage-1 models, fine-tuning runs and probe sets. What stays outside: the stage-1 and stage-2 "
+               "recipes (steps, sizes, model) and the toy task itself. Probes: {p.probe.n} records per "
                f"context, {p.probe.per_position} held-out contexts per record position and style (the same for "
-               f"every arm), {p.probe.buckets} position buckets; short contexts: {p.probe.short_n} records. "
+               f"every arm of a seed), {p.probe.buckets} position buckets; short contexts: {p.probe.short_n} records. "
                f"Chance (a guess among the context's records): {fmt(m['chance']['long'])}."],
         figures=[("acc_by_position.png", "Accuracy against the relative position of the queried record, one panel "
-                                         "per probe style, for the three stage-2 arms fine-tuned from the same "
-                                         "stage-1 model; error bars: 95 % t-intervals over fine-tuning seeds "
+                                         "per probe style, for the three stage-2 arms (seed i of every arm "
+                                         "starts from the same stage-1 model i); error bars: 95 % t-intervals "
+                                         "over seeds, each with its own stage-1 model and probe set "
                                          "(the paper's Fig. 1 analogue)"),
-                 ("training.png", "Answer loss in stage 1 and in stage 2 (one line per seed), and where each "
+                 ("training.png", "Answer loss in stage 1 and in stage 2 (one line per seed and model), and where each "
                                   "arm's supervised answers sit in the context")]))

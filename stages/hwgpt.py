@@ -70,7 +70,7 @@ def machine(ctx):
     Its output changes only on another machine, and then the latencies and all that depends on
     them are measured again: results of another CPU are never reused silently."""
     from llmrepro import io
-    from llmrepro.hwgpt.hardware import fingerprint
+    from llmrepro.hwgpt.machine import fingerprint
 
     io.write_json(ctx.out.machine, {"machine": fingerprint(ctx.params.hwgpt.hardware.kind)})
 
@@ -101,7 +101,7 @@ def surrogates(ctx):
     from llmrepro import io
     from llmrepro.hwgpt.steps import surrogates as run
 
-    ctx.record_seeds([ctx.params.hwgpt.surrogates.split_seed, ctx.params.hwgpt.surrogates.ensemble.seed])
+    ctx.record_seeds([*ctx.params.hwgpt.surrogates.split_seeds, ctx.params.hwgpt.surrogates.ensemble.seed])
     run(ctx, ctx.params.hwgpt, io.read_json(ctx.dep.ppl), io.read_json(ctx.dep.hardware), ctx.out.surrogates)
 
 

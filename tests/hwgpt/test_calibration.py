@@ -125,3 +125,39 @@ def test_point_predictor_for_a_single_measurement_target():
     assert ind is None and out["calibration"]["why"] == "a point predictor has no intervals"
     gp = S.fit_gp(X, Y, CFG.gp, lv, 0)(X)
     assert gp.lo.shape == (40, 3) and np.all(gp.hi >= gp.lo)
+
+
+def test_coverage_interval_covers_a_shift_between_surrogate_seeds():
+    """Two splits whose surrogates cover 100 % and 80 % of their test architectures' measurements:
+    within each split every architecture agrees, so an interval over test architectures alone is the
+    point 1.0 (or 0.8) and misses the other seed. Pooled with the splits resampled, it spans both."""
+    out = K.coverage_ci([np.ones(20), np.full(20, 0.8)], n_boot=400, seed=0)
+    assert out["value"] == pytest.approx(0.9) and out["splits"] == pytest.approx([1.0, 0.8]) and out["n_test"] == [20, 20]
+    assert out["ci"][0] == pytest.approx(0.8) and out["ci"][1] == pytest.approx(1.0)
+    one = K.coverage_ci([np.ones(20)], n_boot=400, seed=0)
+    assert one["value"] == 1.0 and one["ci"] is None and "one held-out split" in one["why"]
+
+
+def test_coverage_interval_within_splits_and_degenerate_inputs():
+    rng = np.random.default_rng(0)
+    a, b = rng.random(50), rng.random(50)
+    out = K.coverage_ci([a, b], n_boot=400, seed=1)
+    assert out["ci"][0] < out["value"] < out["ci"][1]
+    assert out["value"] == pytest.approx((a.mean() + b.mean()) / 2)
+    assert K.coverage_ci([], 10, 0)["value"] is None
+    assert K.coverage_ci([None, None], 10, 0)["value"] is None
+    assert K.coverage_ci([np.array([])], 10, 0)["value"] is None
+
+
+def test_quantile_interval_at_one_level_equals_its_interval_among_all_levels():
+    """The extra held-out splits of C2 ask for the 90 % level only: the conformal quantile model must
+    give the same 90 % interval as when it fits every level."""
+    rng = np.random.default_rng(0)
+    X = rng.random((40, 3))
+    Y = X[:, :1] * 5 + (0.1 + X[:, 1:2]) * rng.standard_normal((40, 6))
+    cfg = SimpleNamespace(max_iter=10, lr=0.1, max_leaf_nodes=7, calib_fraction=0.25)
+    lv = K.levels(5)
+    every = S.fit_quantile(X, Y, cfg, lv, 3)(X[:10])
+    one = S.fit_quantile(X, Y, cfg, lv[-1:], 3)(X[:10])
+    np.testing.assert_array_equal(one.lo[:, 0], every.lo[:, -1])
+    np.testing.assert_array_equal(one.hi[:, 0], every.hi[:, -1])

@@ -10,6 +10,7 @@ import pytest
 
 from llmrepro.hwgpt import analysis as A
 from llmrepro.hwgpt import hardware as H
+from llmrepro.hwgpt import machine as M
 from llmrepro.hwgpt.space import Arch, Space
 
 
@@ -48,7 +49,36 @@ def test_hardware_metrics_on_a_noiseless_machine(space):
     assert m["pareto"]["fronts"]["t1_b1"] == sorted(keys)
     assert m["pareto"]["fronts"]["t2_b8"] == [keys[-1]]
     assert m["pareto"]["jaccard_between"] == pytest.approx(1 / n)
-    assert m["pareto"]["jaccard_margin"] == pytest.approx(1 - 1 / n)
+    margin = m["pareto"]["jaccard_margin"]
+    assert margin["value"] == pytest.approx(1 - 1 / n)
+    # every resample keeps device 2's front at its single fastest-and-best architecture: far above 0
+    assert 0 < margin["ci"][0] <= margin["ci"][1] <= 1
+
+
+def test_jaccard_margin_interval_covers_another_draw_of_the_same_machine():
+    """Two devices with the same true latencies: their Pareto sets differ only by measurement noise,
+    so a draw can show any margin near 0. The old check read the point and flipped with the draw; the
+    interval (architectures and repeats resampled) must reach below 0 in every draw and cover the
+    other draw's value."""
+    n, R = 30, 10
+    keys, ppl, base = [f"a{i}" for i in range(n)], np.linspace(50, 20, n), np.linspace(1, 2, n)
+
+    def draw(seed):
+        rng = np.random.default_rng(seed)
+        walls = {d: base[:, None] * (1 + 0.05 * rng.standard_normal((n, R))) for d in ("d1", "d2")}
+        return A.jaccard_margin_ci(keys, ppl, walls, 200, 0)
+
+    a, b = draw(0), draw(4)
+    assert a["value"] != b["value"]
+    for x, y in ((a, b), (b, a)):
+        assert x["ci"][0] < 0 < x["ci"][1]
+        assert x["ci"][0] <= y["value"] <= x["ci"][1]
+
+
+def test_jaccard_margin_degenerate_inputs():
+    walls = {"d1": np.ones((2, 4)), "d2": np.ones((2, 4))}
+    out = A.jaccard_margin_ci(["a", "b"], [1.0, 2.0], walls, 20, 0)
+    assert out["ci"] is None and out["why"]
 
 
 def test_a_loaded_machine_is_not_quiet(space):
@@ -99,29 +129,66 @@ def test_memory_by_hand_and_the_machine_fingerprint(space):
     act = 2 * 4 * (2 * 16 + widest + 50) + 2 * 2 * 4 * 4
     assert mem == {"param_bytes": 4 * space.params(a), "activation_bytes": 4 * act,
                    "total_bytes": 4 * (space.params(a) + act)}
-    here = H.fingerprint()
-    assert here == H.fingerprint() and f"| {os.cpu_count()} cpus | torch " in here
+    here = M.fingerprint()
+    assert here == M.fingerprint() and f"| {os.cpu_count()} cpus | torch " in here
     assert set(H.load_reading()) <= {"loadavg1", "procs_running"}
+
+
+def test_the_fingerprint_imports_no_torch_and_names_the_torch_build():
+    """`dvc repro` runs the machine stage every time: it must stay cheap (no torch import), and the
+    version it reads from the package metadata must be torch's own (else every latency reruns)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, llmrepro.hwgpt.machine as m; fp = m.fingerprint(); "
+            "print(fp); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[1] == "False"
+    import torch
+
+    assert out[0].endswith(f"| torch {torch.__version__}")
+
+
+def _ci(v, lo, hi):
+    return {"value": v, "ci": [lo, hi]}
+
+
+def _claim_metrics() -> dict:
+    """Hand-built metrics on which every claim passes."""
+    dev = {"split_half_tau": _ci(0.9, 0.85, 0.95), "tau_flops": _ci(0.6, 0.5, 0.7),
+           "ceiling_gap_flops": _ci(0.3, 0.2, 0.4), "heteroscedasticity": _ci(0.8, 0.7, 0.9)}
+    sur = {m: {"coverage90": _ci(0.9, 0.87, 0.93)} for m in ("mlp", "ensemble", "quantile")}
+    sur["area_gain_over_gp"] = {m: _ci(0.05, 0.01, 0.1) for m in ("mlp", "ensemble", "quantile")}
+    return {"hardware": {"devices": {"t1_b1": dev, "t2_b8": dict(dev)}, "quiet": True,
+                         "pareto": {"jaccard_between": 0.3, "jaccard_margin": _ci(0.4, 0.1, 0.6)}},
+            "surrogates": {"latency_t1_b1": sur, "latency_t2_b8": dict(sur)},
+            "supernet": {"learned_margin": 1.0, "standalone_resolution": 3.0,
+                         "tau_inherited_standalone": _ci(0.7, 0.3, 1.0)},
+            "search": {d: {"rs_regret_small_rel": 0.1, "best_guided_margin_small": 0.01} for d in ("t1_b1", "t2_b8")}}
 
 
 def test_claims_verdicts_on_hand_built_metrics():
     from llmrepro.hwgpt.claims import CLAIMS
 
-    ci = lambda v, lo, hi: {"value": v, "ci": [lo, hi]}  # noqa: E731
-    dev = {"split_half_tau": ci(0.9, 0.85, 0.95), "tau_flops": ci(0.6, 0.5, 0.7), "ceiling_gap_flops": ci(0.3, 0.2, 0.4),
-           "heteroscedasticity": ci(0.8, 0.7, 0.9)}
-    sur = {m: {"coverage90": 0.9} for m in ("mlp", "ensemble", "quantile")}
-    sur["area_gain_over_gp"] = {m: ci(0.05, 0.01, 0.1) for m in ("mlp", "ensemble", "quantile")}
-    metrics = {"hardware": {"devices": {"t1_b1": dev, "t2_b8": dev}, "quiet": True,
-                            "pareto": {"jaccard_between": 0.3, "jaccard_margin": 0.4}},
-               "surrogates": {"latency_t1_b1": sur, "latency_t2_b8": sur},
-               "supernet": {"learned_margin": 1.0, "standalone_resolution": 3.0,
-                            "tau_inherited_standalone": ci(0.7, 0.3, 1.0)},
-               "search": {d: {"rs_regret_small_rel": 0.1, "best_guided_margin_small": 0.01} for d in ("t1_b1", "t2_b8")}}
+    metrics = _claim_metrics()
     doc = CLAIMS.evaluate(metrics, "mini")
     assert [c["verdict"] for c in doc["claims"]] == ["reproduced"] * 4
     metrics["hardware"]["quiet"] = False  # a loaded machine: C2 cannot be judged
-    metrics["hardware"]["devices"]["t1_b1"] = {**dev, "split_half_tau": ci(0.5, 0.4, 0.6)}
+    dev = metrics["hardware"]["devices"]["t1_b1"]
+    metrics["hardware"]["devices"]["t1_b1"] = {**dev, "split_half_tau": _ci(0.5, 0.4, 0.6)}
     metrics["search"]["t1_b1"]["best_guided_margin_small"] = -0.01
     doc = CLAIMS.evaluate(metrics, "mini")
     assert [c["verdict"] for c in doc["claims"]] == ["inconclusive", "inconclusive", "reproduced", "not reproduced"]
+
+
+def test_interval_checks_straddling_their_thresholds_are_inconclusive():
+    from llmrepro.hwgpt.claims import CLAIMS
+
+    metrics = _claim_metrics()
+    sur = metrics["surrogates"]["latency_t1_b1"]
+    metrics["hardware"]["pareto"]["jaccard_margin"] = _ci(-0.1, -0.26, 0.22)  # the committed data's interval
+    metrics["surrogates"]["latency_t1_b1"] = {**sur, "mlp": {"coverage90": _ci(0.88, 0.80, 0.93)}}
+    doc = {c["id"]: c["verdict"] for c in CLAIMS.evaluate(metrics, "mini")["claims"]}
+    assert doc["C1"] == doc["C2"] == "inconclusive"
+    metrics["surrogates"]["latency_t1_b1"] = {**sur, "mlp": {"coverage90": _ci(0.8, 0.75, 0.84)}}
+    assert CLAIMS.evaluate(metrics, "mini")["claims"][1]["verdict"] == "not reproduced"

@@ -24,6 +24,53 @@ def pareto_keys(keys: list[str], ppl, lat) -> list[str]:
     return sorted(keys[i] for i in nondominated(np.column_stack([ppl, lat])))
 
 
+def _halves(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Median latency per architecture over all repeats, the even and the odd repeats."""
+    return np.median(W, axis=1), np.median(W[:, ::2], axis=1), np.median(W[:, 1::2], axis=1)
+
+
+def _margin(keys: list[str], ppl, walls: dict[str, np.ndarray]) -> tuple[float | None, float | None, dict]:
+    """Jaccard of the devices' Pareto sets, each device's split-half Jaccard, and the margin
+    min(within) - between (None where a set is empty)."""
+    fronts, within = {}, {}
+    for d, W in walls.items():
+        med, h1, h2 = _halves(W)
+        fronts[d] = pareto_keys(keys, ppl, med)
+        within[d] = jaccard(pareto_keys(keys, ppl, h1), pareto_keys(keys, ppl, h2))
+    d1, d2 = list(fronts)[:2]
+    between = jaccard(fronts[d1], fronts[d2])
+    margin = None if between is None or None in within.values() else min(within.values()) - between
+    return margin, between, {"fronts": fronts, "within": within}
+
+
+def jaccard_margin_ci(keys: list[str], ppl, walls: dict[str, np.ndarray], n_boot: int, seed: int,
+                      level: float = 0.95) -> dict:
+    """The Jaccard margin with a two-stage bootstrap interval: architectures resampled with
+    replacement, then each drawn architecture's repeats resampled with replacement on every
+    device. Both the measured sample and the measurement noise move the Pareto sets (a set of
+    ~20 members moves by ~0.05 per member); the point estimate alone carried neither."""
+    ppl = np.asarray(ppl, float)
+    value, _, _ = _margin(keys, ppl, walls)
+    n = len(keys)
+    if value is None or n < 3:
+        return {"value": value, "ci": None, "n": n, "why": "an empty Pareto set" if value is None else f"{n} architectures"}
+    rng = np.random.default_rng(seed)
+    boots = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, n, n)
+        wb = {}
+        for d, W in walls.items():
+            W = W[idx]
+            wb[d] = np.take_along_axis(W, rng.integers(0, W.shape[1], W.shape), axis=1)
+        m, _, _ = _margin([keys[i] for i in idx], ppl[idx], wb)
+        if m is not None:
+            boots.append(m)
+    if len(boots) < n_boot // 2:
+        return {"value": value, "ci": None, "n": n, "why": "an empty Pareto set on most resamples"}
+    lo, hi = np.percentile(boots, [50 * (1 - level), 50 * (1 + level)])
+    return {"value": float(value), "ci": [float(lo), float(hi)], "n": n}
+
+
 def _tau_gap(rows: np.ndarray) -> float:
     """Split-half tau (cols 0, 1) minus tau(latency, x) (cols 2, 3)."""
     a, b = K.kendall(rows[:, 0], rows[:, 1])["value"], K.kendall(rows[:, 2], rows[:, 3])["value"]
@@ -45,11 +92,11 @@ def hardware_metrics(hw: dict, nll: list[float], space: Space, n_boot: int, seed
     params = np.array([space.params(a) for a in archs], float)
     ppl = np.exp(np.asarray(nll[:len(archs)], float))
     out: dict = {"machine": hw["machine"], "archs": len(archs), "devices": {}, "measure_s": hw["measure_s"]}
-    fronts, within = {}, {}
+    walls = {}
     for d, rec in hw["devices"].items():
         W, C = np.asarray(rec["wall_ms"], float), np.asarray(rec["cpu_ms"], float)
-        med = np.median(W, axis=1)
-        h1, h2 = np.median(W[:, ::2], axis=1), np.median(W[:, 1::2], axis=1)
+        walls[d] = W
+        med, h1, h2 = _halves(W)
         split = K.kendall_ci(h1, h2, n_boot, seed)
         sd = W.std(axis=1, ddof=1)
         out["devices"][d] = {
@@ -64,8 +111,6 @@ def hardware_metrics(hw: dict, nll: list[float], space: Space, n_boot: int, seed
             "preempted_fraction": float(np.mean(W > PREEMPTED * C)) if rec["threads"] == 1 else None,
             "procs_running_median": float(np.median(rec["procs_running"])),
         }
-        fronts[d] = pareto_keys(keys, ppl, med)
-        within[d] = jaccard(pareto_keys(keys, ppl, h1), pareto_keys(keys, ppl, h2))
     loads = [r["loadavg1"] for r in hw["rounds"] if "loadavg1" in r]
     one_thread = [v["preempted_fraction"] for v in out["devices"].values() if v["preempted_fraction"] is not None]
     out["load"] = {"loadavg1_median": float(np.median(loads)) if loads else None,
@@ -73,11 +118,9 @@ def hardware_metrics(hw: dict, nll: list[float], space: Space, n_boot: int, seed
                    "before": hw["load_before"], "after": hw["load_after"]}
     out["quiet"] = bool(one_thread and max(one_thread) <= QUIET_PREEMPTED and loads
                         and np.median(loads) <= QUIET_LOAD)
-    d1, d2 = list(fronts)[:2]
-    between = jaccard(fronts[d1], fronts[d2])
-    out["pareto"] = {"fronts": fronts, "jaccard_between": between, "jaccard_within": within,
-                     "jaccard_margin": (None if between is None or None in within.values()
-                                        else min(within.values()) - between)}
+    _, between, sets = _margin(keys, ppl, walls)
+    out["pareto"] = {"fronts": sets["fronts"], "jaccard_between": between, "jaccard_within": sets["within"],
+                     "jaccard_margin": jaccard_margin_ci(keys, ppl, walls, n_boot, seed)}
     out["memory"] = memory_metrics(hw["memory"])
     out["energy"] = hw["energy"]
     return out
@@ -96,14 +139,20 @@ def memory_metrics(mem: dict) -> dict:
             "measured_mb": (meas / 2**20).tolist()}
 
 
-def surrogate_metrics(heldout: dict) -> dict:
+def surrogate_metrics(heldout: dict, n_boot: int, seed: int) -> dict:
+    """Held-out accuracy and calibration on the main split; the coverage of the nominal interval
+    pooled over every split where the stage made several (see `calibration.coverage_ci`)."""
     out = {}
     for target, res in heldout["targets"].items():
         t = {"n_train": res["n_train"], "n_test": res["n_test"]}
+        splits = res.get("coverage_splits")
         for m, r in res["methods"].items():
             cal = r["calibration"]
+            cov = (K.coverage_ci(splits["per_arch"][m], n_boot, seed) if splits and cal["coverage"] is not None
+                   else cal["coverage"])
             t[m] = {"r2": r["r2"]["value"], "kendall_tau": r["kendall_tau"]["value"], "area": cal["area"],
-                    "coverage90": cal["coverage"], "log_std_r2": r.get("log_std_r2", {}).get("value"),
+                    "coverage90": cov, "coverage90_main_split": cal["coverage"],
+                    "log_std_r2": r.get("log_std_r2", {}).get("value"),
                     **({"why": cal["why"]} if cal.get("why") else {})}
         t["area_gain_over_gp"] = res["area_gain_over_gp"]
         out[target] = t

@@ -15,6 +15,7 @@ byte for byte, and `llmrepro verify` compares them with the tolerances below (or
 """
 
 from llmrepro.pipeline.claims import Check, Claim, ClaimSet, Tol
+from llmrepro.report.pages import ClaimChange
 
 DEVICES = ("t1_b1", "t2_b8")
 HETERO = ("mlp", "ensemble", "quantile")
@@ -31,17 +32,29 @@ QUIET = (Check("hardware.quiet", "==", True,
          *(Check(f"hardware.devices.{d}.heteroscedasticity", ">", 0.0, on="ci", tol=Tol(abs=0.3),
                  label=f"{d}: Spearman(mean, std) of the repeats across architectures") for d in DEVICES))
 
+# Issue 19, seed shift: C1 and C2 flipped when every seed moved by one block. Both checks read a point
+# estimate with no interval; the intervals below were chosen from that diagnosis before the rerun, and
+# the thresholds did not move.
+REVISED_C1 = ("The Jaccard margin was a point estimate: a new architecture sample and a new measurement moved it "
+              "from -0.098 to +0.050 (Pareto sets of 14-22 members move ~0.05 per member). It now carries a "
+              "bootstrap interval over architectures and their latency repeats and must clear 0 as a whole.")
+REVISED_C2 = ("Each 90 % coverage was one held-out split with one surrogate seed and no interval: the MLP's moved "
+              "from 0.93 to 0.817 at shifted seeds. It is now pooled over 5 splits, each with its own test "
+              "architectures and surrogate seed, with a bootstrap interval over splits and test architectures that "
+              "must lie inside [0.85, 0.95] as a whole.")
+
 CLAIMS = ClaimSet("hwgpt", (
     Claim("C1", "The Pareto sets (perplexity against latency) of the two devices differ, and latency is not a "
                 "monotone function of FLOPs: Kendall tau clearly below 1 and below the measurement's own "
                 "split-half reliability.",
           paper_value="an architecture that excels in latency on one device may not be optimal on another "
                       "(13 devices; qualitative)",
-          precondition=RELIABLE,
+          precondition=RELIABLE, revised=REVISED_C1,
           checks=(Check("hardware.pareto.jaccard_between", "<", 1.0, tol=Tol(abs=0.35),
                         label="Jaccard(Pareto set t1_b1, Pareto set t2_b8), measured sample"),
-                  Check("hardware.pareto.jaccard_margin", ">", 0.0, tol=Tol(abs=0.5),
-                        label="min over devices of split-half Jaccard within a device minus Jaccard between devices"),
+                  Check("hardware.pareto.jaccard_margin", ">", 0.0, on="ci", tol=Tol(abs=0.5),
+                        label="min over devices of split-half Jaccard within a device minus Jaccard between devices "
+                              "(bootstrap over architectures and their repeats)"),
                   *(Check(f"hardware.devices.{d}.tau_flops", "<", 0.9, on="ci", tol=TAU,
                           label=f"{d}: Kendall tau(median latency, FLOPs)") for d in DEVICES),
                   *(Check(f"hardware.devices.{d}.ceiling_gap_flops", ">", 0.0, on="ci", tol=TAU,
@@ -55,8 +68,10 @@ CLAIMS = ClaimSet("hwgpt", (
           checks=tuple(c for d in DEVICES for m in HETERO for c in (
               Check(f"surrogates.latency_{d}.area_gain_over_gp.{m}", ">", 0.0, on="ci", tol=AREA,
                     label=f"{d}: miscalibration area, GP minus {m}"),
-              Check(f"surrogates.latency_{d}.{m}.coverage90", "in", (0.85, 0.95), tol=Tol(abs=0.05),
-                    label=f"{d}: {m} 90 % interval coverage")))),
+              Check(f"surrogates.latency_{d}.{m}.coverage90", "in", (0.85, 0.95), on="ci", tol=Tol(abs=0.05),
+                    label=f"{d}: {m} 90 % interval coverage over held-out splits (bootstrap over splits and "
+                          "test architectures)"))),
+          revised=REVISED_C2),
     Claim("C3", "Perplexity with weights inherited from the sandwich-trained supernet is rank-correlated with "
                 "perplexity after standalone training of the same architectures (Kendall tau > 0, whole 95 % CI).",
           paper_value="supernet perplexity as a proxy for standalone training (value not verified here)",
@@ -77,3 +92,18 @@ CLAIMS = ClaimSet("hwgpt", (
                        for d in DEVICES)),
 ), timings=("timings", "hardware", *(f"surrogates.latency_{d}" for d in DEVICES), "search",
            "supernet.tokens_per_s"))
+
+# The old checks, as committed at 98394ae (mini; seed block +1 from reports/robustness.json there).
+CHANGES = (
+    ClaimChange("C1", "min over devices of split-half Jaccard within a device minus Jaccard between devices > 0 "
+                      "(point estimate, no interval)",
+                "not reproduced at the committed seeds, reproduced at seeds +1",
+                "committed: -0.098 (within 0.667 / 0.419, between 0.517); seeds +1: +0.050 (within 0.813 / 0.750, "
+                "between 0.700)", REVISED_C1, "98394ae"),
+    ClaimChange("C2", "per device and heteroscedastic surrogate: 90 % interval coverage in [0.85, 0.95] (one held-out "
+                      "split of 60 architectures, point estimate)",
+                "reproduced at the committed seeds, not reproduced at seeds +1",
+                "committed: t1_b1 mlp 0.930, ensemble 0.936, quantile 0.919; t2_b8 0.913, 0.936, 0.927. seeds +1: "
+                "t1_b1 mlp 0.817 (fail), ensemble 0.912, quantile 0.910; t2_b8 0.893, 0.903, 0.857",
+                REVISED_C2, "98394ae"),
+)

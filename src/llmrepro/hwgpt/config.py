@@ -117,7 +117,9 @@ class MLPCfg(Section):
 
 
 class SurrogatesCfg(Section):
-    split_seed: int = Field(ge=0)
+    # held-out splits, each with its own test architectures and surrogate seed; the first is the main split
+    # (figures, area gains, the benchmark's fit), all of them give C2's coverage interval
+    split_seeds: list[int] = Field(min_length=2)
     test_fraction: float = Field(gt=0, lt=1)
     coverage: float = Field(gt=0, lt=1)  # nominal central interval for the coverage metric
     calibration_levels: int = Field(ge=3, le=1000)

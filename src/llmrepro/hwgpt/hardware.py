@@ -1,6 +1,6 @@
 """Hardware metrics measured on this machine: latency on two "devices" (operating points of one
-CPU: thread count and batch), memory (analytic, checked against peak RSS), and the machine's
-fingerprint and load.
+CPU: thread count and batch), memory (analytic, checked against peak RSS), and the machine's load
+(its fingerprint lives in `machine.py`, which stays free of torch).
 
 Latency protocol: every sub-network is materialised at its real size; warm-ups first; then
 `repeats` rounds, each timing every architecture once on every device in a fresh random order
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -31,35 +30,6 @@ import numpy as np
 from llmrepro.hwgpt.space import Arch, Space
 
 POWERCAP = Path("/sys/class/powercap")
-
-
-ISA = ("avx2", "avx512f", "avx512_bf16", "amx_tile")  # the flags that pick torch's CPU kernels
-
-
-def cpu_model() -> str:
-    """Model name, family/model/stepping (VMs often show a bare "AMD EPYC") and the vector ISA."""
-    info: dict[str, str] = {}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            k, _, v = line.partition(":")
-            info.setdefault(k.strip(), v.strip())
-    except OSError:
-        return platform.processor() or platform.machine()
-    flags = set(info.get("flags", "").split())
-    isa = "+".join(f for f in ISA if f in flags) or "no-avx2"
-    return (f"{info.get('model name', platform.machine())} (family {info.get('cpu family', '?')} model "
-            f"{info.get('model', '?')} stepping {info.get('stepping', '?')}, {isa})")
-
-
-def fingerprint(kind: str = "cpu") -> str:
-    """What the latencies depend on: the processor, the cores the OS offers, the torch build (and
-    the GPU, for `cuda`)."""
-    import torch
-
-    fp = f"{cpu_model()} | {os.cpu_count()} cpus | torch {torch.__version__}"
-    if kind == "cuda":
-        fp += f" | {torch.cuda.get_device_name(0)}"
-    return fp
 
 
 def load_reading() -> dict[str, float]:

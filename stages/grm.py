@@ -9,17 +9,17 @@ paper = Paper("grm", code=["src/llmrepro/grm/config.py"])
 WORLD = "data/grm/world.json"
 CACHE = "data/grm/cache/"
 RUNS = "data/grm/runs.json"
-WORLD_PARAMS = ["grm.world", "grm.world_seed"]
+WORLD_PARAMS = ["grm.world", "grm.world_seeds"]
 
 
 @paper.stage(params=WORLD_PARAMS, outs={"world": WORLD}, light=True)
 def world(ctx):
-    """Digit tasks with a gold reward, preference pairs with a spurious marker, test sets, BoN prompts."""
+    """Worlds of digit tasks with a gold reward, preference pairs with a spurious marker, test sets, BoN prompts."""
     from llmrepro import io
-    from llmrepro.grm.world import make_world
+    from llmrepro.grm.world import make_worlds
 
-    ctx.seed(ctx.params.grm.world_seed)
-    io.write_json(ctx.out.world, make_world(ctx.params.grm.world, ctx.params.grm.world_seed))
+    ctx.record_seeds(ctx.params.grm.world_seeds)
+    io.write_json(ctx.out.world, make_worlds(ctx.params.grm.world, ctx.params.grm.world_seeds))
 
 
 @paper.stage(deps={"world": WORLD, "model": SMOLLM2}, params=[*WORLD_PARAMS, "grm.backbone", "grm.bon_seed"],

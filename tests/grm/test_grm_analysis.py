@@ -5,31 +5,43 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from llmrepro.grm.analysis import decode, encode, ensemble_outcomes, peak_drop, two_level
-from llmrepro.grm.claims import CLAIMS
-from llmrepro.grm.report import claim_changes, metrics, table1
+from llmrepro.grm.analysis import decode, encode, ensemble_outcomes, over_worlds, peak_drop
+from llmrepro.grm.claims import CHANGES, CLAIMS
+from llmrepro.grm.report import metrics, table1
 from llmrepro.grm.world import SETS
+from llmrepro.stats import mean_ci
 
 
-def test_two_level_degenerate_inputs_give_reasons_not_crashes():
-    assert two_level(np.zeros((0, 0)))["value"] is None
-    one = two_level(np.array([[0.5, 1.0, 0.0]]))
-    assert one["value"] == 0.5 and one["ci"] is None and "seed" in one["why"]
-    assert two_level(np.array([[1.0], [0.0]]))["ci"] is None
-    nan = two_level(np.array([[np.nan, 1.0], [0.0, 1.0]]))
-    assert nan["value"] is None and nan["why"]
-    flat = two_level(np.full((5, 7), 0.25))
-    assert flat["value"] == 0.25 and flat["ci"] == [0.25, 0.25]
+def test_over_worlds_degenerate_inputs_give_reasons_not_crashes():
+    assert over_worlds([], [])["value"] is None
+    assert over_worlds(np.zeros((2, 0)), [0, 1])["value"] is None
+    assert over_worlds([1.0, 2.0], [0])["why"] == "values and worlds disagree"
+    one = over_worlds([0.5, 1.0, 0.0], [3, 3, 3])
+    assert one["value"] == 0.5 and one["ci"] is None and "one world" in one["why"]
+    nan = over_worlds([np.nan, np.nan, 1.0, 0.0], [0, 0, 1, 1])  # world 0 has no finite value
+    assert nan["value"] == 0.5 and nan["n_worlds"] == 1 and nan["ci"] is None
+    assert over_worlds([np.nan], [0])["why"] == "no finite value in any run"
+    flat = over_worlds(np.full((6, 7), 0.25), [0, 1, 2, 0, 1, 2])
+    assert flat["value"] == 0.25 and flat["ci"] == [0.25, 0.25] and flat["n_seeds"] == 6
+    rows = over_worlds(np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0], [0.5, 0.5]]), [0, 0, 1, 1])
+    assert rows["world_means"] == [0.75, 0.25] and rows["value"] == 0.5
 
 
-def test_two_level_covers_the_mean_and_is_seeded():
-    d = np.random.default_rng(0).normal(0.1, 0.3, (20, 50))
-    a, b = two_level(d, n_boot=500, seed=3), two_level(d, n_boot=500, seed=3)
-    assert a == b and a["ci"][0] < d.mean() < a["ci"][1]
-    # resampling items as well as seeds widens the interval beyond seeds alone
-    seeds_only = np.percentile([d[np.random.default_rng(i).integers(0, 20, 20)].mean() for i in range(500)],
-                               [2.5, 97.5])
-    assert a["ci"][1] - a["ci"][0] > seeds_only[1] - seeds_only[0]
+def test_over_worlds_covers_a_between_world_shift_that_one_world_missed():
+    """Seeds agree within a world, worlds disagree (as grm C3 did between its two seed blocks): an interval
+    over the seeds of one world excludes the truth (0), the interval over world means covers it and is
+    wider than one that pools the seeds of every world as if independent."""
+    offsets = [0.1, -0.1, 0.08, -0.08]
+    noise = np.random.default_rng(0).normal(0, 0.01, (4, 5))
+    d = np.array([o + n for o, row in zip(offsets, noise) for n in row])
+    worlds = [w for w in range(4) for _ in range(5)]
+    one_world = mean_ci(d[:5].tolist())
+    assert one_world["ci"][0] > 0
+    new = over_worlds(d, worlds)
+    assert new["ci"][0] < 0 < new["ci"][1] and new["n_worlds"] == 4
+    assert all(new["ci"][0] < m < new["ci"][1] for m in (0.08, -0.08))
+    pooled = mean_ci(d.tolist())
+    assert new["ci"][1] - new["ci"][0] > 2 * (pooled["ci"][1] - pooled["ci"][0])
 
 
 def test_outcome_codes_round_trip():
@@ -37,21 +49,22 @@ def test_outcome_codes_round_trip():
     assert encode(x) == "10h1" and (decode("10h1") == x).all()
 
 
-def test_ensemble_averages_rewards_of_consecutive_seeds():
+def test_ensemble_averages_rewards_of_consecutive_seeds_of_one_world():
     r = {"0": {"s": [[1.0, 0.0], [0.0, 0.0]]}, "1": {"s": [[0.0, 0.0], [0.0, 3.0]]},
-         "2": {"s": [[0.0, 0.0], [5.0, 0.0]]}}
-    out = ensemble_outcomes(r, [0, 1, 2], 2, ("s",))
+         "2": {"s": [[0.0, 0.0], [5.0, 0.0]]}, "9": {"s": [[9.0, 9.0], [0.0, 0.0]]}}
+    out = ensemble_outcomes(r, [0, 1, 2, 9], 2, ("s",), [0, 0, 0, 1])
     # ensemble 0 = seeds 0,1: chosen [0.5, 0] vs rejected [0, 1.5] -> right, wrong; ensemble 2 = seeds 2,0:
-    # chosen [0.5, 0] vs rejected [2.5, 0] -> wrong, tie
-    assert out.tolist() == [[1.0, 0.0], [0.0, 0.0], [0.0, 0.5]]
+    # chosen [0.5, 0] vs rejected [2.5, 0] -> wrong, tie; seed 9 is alone in its world (itself twice)
+    assert out.tolist() == [[1.0, 0.0], [0.0, 0.0], [0.0, 0.5], [1.0, 1.0]]
 
 
 def test_peak_drop():
     rising = np.array([[0.1, 0.2, 0.3], [0.2, 0.3, 0.4]])
-    assert peak_drop(rising)["value"] == 0 and not peak_drop(rising)["interior_peak"]
-    hump = np.array([[0.1, 0.5, 0.2], [0.1, 0.6, 0.4]])
-    d = peak_drop(hump)
+    assert peak_drop(rising, [0, 1])["value"] == 0 and not peak_drop(rising, [0, 1])["interior_peak"]
+    hump = np.array([[0.1, 0.5, 0.2], [0.1, 0.6, 0.4], [0.1, 0.6, 0.4]])
+    d = peak_drop(hump, [0, 1, 1])  # world means of the drops: 0.3 and 0.2
     assert d["interior_peak"] and d["peak_index"] == 1 and d["value"] == pytest.approx(0.25)
+    assert d["n_worlds"] == 2 and d["ci"] is not None
 
 
 def _doc(gain: float, n_items: int = 40):
@@ -74,11 +87,12 @@ def _doc(gain: float, n_items: int = 40):
                 it = items(m, s)
                 acc = {k: float(decode(v).mean()) for k, v in it.items()}
                 gold_curve = [0.3, 0.5, 0.4] if m == "bt" else [0.3, 0.45, 0.5]
-                runs.append({"method": m, "size": size, "seed": s, "acc": acc, "items": it, "lm_nll": 1.0,
+                runs.append({"method": m, "size": size, "seed": s, "world": s % 2, "acc": acc, "items": it,
+                             "lm_nll": 1.0,
                              "bon": {"n": [1, 2, 4], "gold": [g + 0.01 * s for g in gold_curve],
                                      "proxy": [0.0, 0.5, 1.0]}, "cpu_s": 0.1})
     bt_rewards = {str(s): {k: [[1.0] * n_items, [0.0] * n_items] for k in SETS} for s in seeds}
-    setup = {"main_size": main, "sizes": [small, main], "seeds": seeds, "methods": methods,
+    setup = {"main_size": main, "sizes": [small, main], "seeds": seeds, "world_seeds": [0, 1], "methods": methods,
              "size_methods": ["bt", "grm_sft"], "steps": {}}
     cache = {"shortlist": {"size": 3, "coverage_mean": 0.9, "coverage_min": 0.8, "positions": 5},
              "bon": [{"gold_sd": 0.2}]}
@@ -86,7 +100,7 @@ def _doc(gain: float, n_items: int = 40):
 
 
 def test_metrics_and_verdicts_on_hand_built_runs():
-    m = metrics(_doc(0.25), "ood_task", "grm_sft", n_boot=200, ensemble=3)
+    m = metrics(_doc(0.25), "ood_task", "grm_sft", ensemble=2)
     assert m["c1"]["gain_primary"]["value"] == pytest.approx(0.25)
     assert m["c1"]["gain_primary"]["ci"][0] > 0 and m["c1"]["gain_id"]["value"] == 0
     assert m["c3"]["vs_margin"]["value"] == pytest.approx(0.25)
@@ -100,18 +114,23 @@ def test_metrics_and_verdicts_on_hand_built_runs():
     assert verdicts["C1"] == "reproduced" and verdicts["C4"] == "reproduced"
     assert verdicts["C2"] == "not reproduced"  # the same gain at both sizes: a difference of exactly 0
     assert "| bt | 72.1 / 73.4 / 71.2 |" in table1(m, "ood_task")
-    # a revised check keeps its original form and verdict on the page
-    changes = claim_changes(m, "mini")
-    assert "**C4**" in changes and "Original verdict: **reproduced**" in changes and ">= 0.0" in changes
+    assert m["c1"]["gain_primary"]["n_worlds"] == 2 and m["pre"]["frozen_primary"]["n_worlds"] == 2
+
+
+def test_every_revised_claim_keeps_its_old_checks_at_both_seed_blocks():
+    revised = {c.id for c in CLAIMS.claims if c.revised}
+    assert revised == {"C1", "C2", "C3", "C4"} == {c.claim for c in CHANGES}
+    for c in CHANGES:
+        assert c.old_verdict.count(";") == 1 and c.old_measured.count(";") == 1 and c.reason and c.commit
 
 
 def test_no_gain_is_not_reproduced_and_a_failed_precondition_is_inconclusive():
     doc = _doc(0.0)
-    m = metrics(doc, "ood_task", "grm_sft", n_boot=200, ensemble=3)
+    m = metrics(doc, "ood_task", "grm_sft", ensemble=2)
     c1 = next(c for c in CLAIMS.evaluate(m, "mini")["claims"] if c["id"] == "C1")
     assert c1["verdict"] == "not reproduced"
     for r in doc["runs"]:  # BT no longer relies on the marker: the precondition fails
         r["acc"]["anti"] = 1.0
-    m = metrics(doc, "ood_task", "grm_sft", n_boot=200, ensemble=3)
+    m = metrics(doc, "ood_task", "grm_sft", ensemble=2)
     c1 = next(c for c in CLAIMS.evaluate(m, "mini")["claims"] if c["id"] == "C1")
     assert c1["verdict"] == "inconclusive"

@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from llmrepro.grm.config import GrmParams, WorldCfg
-from llmrepro.grm.world import OOD_SETS, answer, gold, make_world, prefix_text, substitute, swap
+from llmrepro.grm.world import OOD_SETS, answer, gold, make_world, make_worlds, prefix_text, substitute, swap
 
 
 def test_answers():
@@ -58,6 +58,16 @@ def test_world_is_seeded_and_markers_follow_their_rates():
     assert all(t in prefix_text(a) for t in ("Sort the digits", "Add one to each digit"))
 
 
+def test_worlds_differ_in_prefix_pool_and_tests_and_cycle_the_bon_tasks():
+    cfg = WorldCfg(train_pool=8, eval_pairs=4, bon_prompts=1)
+    doc = make_worlds(cfg, [5, 6, 7, 8, 9])
+    ws = doc["worlds"]
+    assert doc["seeds"] == [5, 6, 7, 8, 9] and ws[0] == make_world(cfg, 5)
+    assert len({prefix_text(w) for w in ws}) == 5 and ws[0]["pool"] != ws[1]["pool"]
+    assert ws[0]["pairs"]["ood_task"] != ws[1]["pairs"]["ood_task"]
+    assert [w["bon"][0]["task"] for w in ws] == ["copy", "increment", "sort", "reverse", "copy"]
+
+
 @pytest.mark.parametrize("bad", [
     {"id_tasks": ["sort"], "ood_tasks": ["sort"]},
     {"id_lengths": [6], "long_lengths": [5]},
@@ -83,12 +93,23 @@ def test_params_cross_checks():
                 {"size_methods": ["nope"]}, {"ensemble": 4}, {"train": {"epochs": 0, "lr": 1e-3}}):
         with pytest.raises(ValidationError):
             GrmParams.model_validate(_params(**bad))
+    worlds = {**_params(seeds=[0, 1, 2, 3], ensemble=2), "world_seeds": [0, 1]}
+    GrmParams.model_validate(worlds)
+    for bad, why in (({"world_seeds": [0, 0]}, "distinct"), ({"world_seeds": [0, 1, 2]}, "multiple"),
+                     ({"rm": {**worlds["rm"], "ensemble": 3}}, "seeds per world"),
+                     ({"rm": {**worlds["rm"], "seeds": list(range(8)),
+                              "methods": [*worlds["rm"]["methods"], {"name": "x", "kind": "bt", "n_seeds": 2}]},
+                       "world_seeds": [0, 1, 2, 3]}, "without a run")):
+        with pytest.raises(ValidationError, match=why):
+            GrmParams.model_validate({**worlds, **bad})
     with pytest.raises(ValidationError, match="comparator"):
         GrmParams.model_validate({**_params(), "claims": {"comparator": "bt"}})
 
 
 def test_runs_and_training_subsets():
-    from llmrepro.grm.experiment import runs, subset
+    from llmrepro.grm.experiment import runs, subset, world_of
+
+    assert world_of([7, 3, 9, 1, 4], 2) == {7: 0, 3: 1, 9: 0, 1: 1, 4: 0}
 
     p = GrmParams.model_validate({**_params(sizes=[4, 8], main_size=8),
                                   "rm": {**_params()["rm"], "sizes": [4, 8], "main_size": 8,

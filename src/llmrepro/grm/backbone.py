@@ -5,7 +5,8 @@ on top of a frozen trunk. Every module above the top layer's attention works pos
 position, so the trunk's output there, the residual stream entering the top layer's MLP
 (`h_mid`), is all they need. It is computed once here, in bf16 autocast, and cached.
 
-Sequences share work by construction: one few-shot prefix (its KV cache is computed once), one
+Every world has its own few-shot prefix, so its states are its own. Within a world, sequences share
+work by construction: one few-shot prefix (its KV cache is computed once), one
 prompt per pair (chosen and rejected continue the same cache), and one response for both
 suffixes (with and without the marker). Per response the cache holds, in order of position:
   S[0..L]  the last prompt token and each response digit (they predict the digits, then the
@@ -194,9 +195,9 @@ def shortlist(trunk: Trunk, groups: dict[str, dict], topk: int, positions: int, 
             "positions": int(len(pick))}
 
 
-def run(cfg, world: dict, model_dir: Path, out_dir: Path, progress: Callable | None = None) -> dict:
-    """Cache every training and test response and the best-of-n pool; write states.safetensors and
-    meta.json into out_dir."""
+def run(cfg, worlds: dict, model_dir: Path, out_dir: Path, progress: Callable | None = None) -> dict:
+    """Cache every training and test response and the best-of-n pool of every world (group names
+    `w<k>.<group>`); write states.safetensors and meta.json into out_dir."""
     import torch
     from safetensors.torch import save_file
 
@@ -204,27 +205,32 @@ def run(cfg, world: dict, model_dir: Path, out_dir: Path, progress: Callable | N
     from llmrepro.models.factory import load_source
 
     b = cfg.backbone
+    first = worlds["worlds"][0]
     model, tok = load_source(b.model, model_dir, b.dtype)
-    trunk = Trunk(model, tok, world["marker"], world["end"], b.bf16, str(device()))
-    prefix, n_prefix = trunk.prefix(prefix_text(world))
-    groups = {"pool": cache_pairs(trunk, prefix, world["pool"], b.batch, progress)}
-    for name, pairs in world["pairs"].items():
-        groups[name] = cache_pairs(trunk, prefix, pairs, b.batch, progress)
+    trunk = Trunk(model, tok, first["marker"], first["end"], b.bf16, str(device()))
     rng = np.random.default_rng(cfg.bon_seed)
-    bon, bon_meta = {}, []
-    for i, prompt in enumerate(progress(world["bon"], desc="best-of-n") if progress else world["bon"]):
-        s = sample_bon(trunk, prefix, prompt, cfg.world.bon_pool, rng)
-        bon[f"bon{i}"] = {**{k: s[k] for k in ("S", "m", "eA", "eB", "y")},
-                          "len": torch.full((len(s["responses"]),), len(prompt["x"]), dtype=torch.long)}
-        marked = (rng.random(cfg.world.bon_pool) < cfg.world.bon_marker_rate).tolist()
-        bon_meta.append({**prompt, "responses": s["responses"], "gold": s["gold"], "sample": s["sample"],
-                         "marked": marked})
+    groups, bon, metas, natural = {}, {}, [], []
+    for k, world in enumerate(worlds["worlds"]):
+        prefix, n_prefix = trunk.prefix(prefix_text(world))  # this world's instruct model
+        groups[f"w{k}.pool"] = cache_pairs(trunk, prefix, world["pool"], b.batch, progress)
+        for name, pairs in world["pairs"].items():
+            groups[f"w{k}.{name}"] = cache_pairs(trunk, prefix, pairs, b.batch, progress)
+        bon_meta = []
+        for i, prompt in enumerate(progress(world["bon"], desc="best-of-n") if progress else world["bon"]):
+            s = sample_bon(trunk, prefix, prompt, cfg.world.bon_pool, rng)
+            bon[f"w{k}.bon{i}"] = {**{k_: s[k_] for k_ in ("S", "m", "eA", "eB", "y")},
+                                   "len": torch.full((len(s["responses"]),), len(prompt["x"]), dtype=torch.long)}
+            marked = (rng.random(cfg.world.bon_pool) < cfg.world.bon_marker_rate).tolist()
+            bon_meta.append({**prompt, "responses": s["responses"], "gold": s["gold"], "sample": s["sample"],
+                             "marked": marked})
+        metas.append({"prefix_tokens": n_prefix, "bon": bon_meta})
+        natural.append(natural_tokenization(trunk, world, world["pool"][:4]))
     sl = shortlist(trunk, groups, b.shortlist_topk, b.shortlist_positions, cfg.bon_seed)
     tensors = {f"{g}.{k}": v.contiguous() for g, d in {**groups, **bon}.items() for k, v in d.items()}
     save_file(tensors, str(out_dir / "states.safetensors"))
-    meta = {"marker_id": trunk.marker, "end_id": trunk.end, "digit_ids": trunk.digits, "prefix_tokens": n_prefix,
-            "hidden": model.config.hidden_size, "shortlist": sl, "bon": bon_meta,
-            "natural_tokenization": natural_tokenization(trunk, world, world["pool"][:16]),
+    meta = {"marker_id": trunk.marker, "end_id": trunk.end, "digit_ids": trunk.digits, "worlds": metas,
+            "prefix_tokens": [m["prefix_tokens"] for m in metas],
+            "hidden": model.config.hidden_size, "shortlist": sl, "natural_tokenization": float(np.mean(natural)),
             "vectors": int(sum(v.shape[0] * (v.shape[1] if v.dim() == 3 else 1) for k, v in tensors.items()
                                if v.dim() >= 2 and v.dtype == torch.bfloat16))}
     io.write_json(out_dir / "meta.json", meta)

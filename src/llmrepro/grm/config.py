@@ -29,10 +29,11 @@ class WorldCfg(Section):
     end: str = "\n"  # every response ends here; the reward reads the state at its last token
     p_marker_chosen: float = Field(0.9, ge=0.0, le=1.0)  # in the preference data (and the ID test set)
     p_marker_rejected: float = Field(0.1, ge=0.0, le=1.0)
+    # Per world (grm.world_seeds): every reward-model seed trains and is scored in one world of its own
     train_pool: int = Field(640, ge=4, le=1_000_000)  # pairs each seed's training set is drawn from
     eval_pairs: int = Field(160, ge=2, le=100_000)  # pairs per test set
     bon_tasks: list[Task] = Field(["copy", "increment", "sort", "reverse"], min_length=1)
-    bon_prompts: int = Field(8, ge=1, le=10_000)
+    bon_prompts: int = Field(8, ge=1, le=10_000)  # per world; the tasks cycle on from world to world
     bon_length: int = Field(4, ge=2, le=32)
     bon_pool: int = Field(256, ge=2, le=100_000)  # samples per prompt; best-of-n for every power of 2 up to it
     bon_marker_rate: float = Field(0.2, ge=0.0, le=1.0)  # samples carrying the marker, independent of quality
@@ -100,7 +101,7 @@ class MethodCfg(Section):
     beta: float = Field(0.1, gt=0.0, le=100.0)
     epsilon: float = Field(0.1, ge=0.0, le=0.5)
     margin_scale: float = Field(1.0, ge=0.0, le=100.0)  # margin = scale x gold(chosen) - gold(rejected)
-    n_seeds: int | None = Field(None, ge=2)  # the first k of rm.seeds (secondary arms); None: all
+    n_seeds: int | None = Field(None, ge=2)  # the first k of rm.seeds (secondary arms; >= the worlds); None: all
 
 
 class RmCfg(Section):
@@ -113,7 +114,7 @@ class RmCfg(Section):
     main_size: int = Field(256, ge=2)  # every method at this size; the size axis runs `size_methods` only
     size_methods: list[str] = Field(["bt", "grm_sft"], min_length=1)
     seeds: list[int] = Field(min_length=2)
-    ensemble: int = Field(3, ge=2, le=16)  # BT models per ensemble (consecutive seeds, cyclic)
+    ensemble: int = Field(3, ge=2, le=16)  # BT models per ensemble (consecutive seeds of one world, cyclic)
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -135,7 +136,6 @@ class RmCfg(Section):
 class ClaimsCfg(Section):
     primary: str = "ood_mean"  # pre-registered primary OOD metric (fixed before the claim run)
     comparator: str = "grm_sft"  # the GRM arm the claims test (the paper's default: SFT, alpha 0.01)
-    n_boot: int = Field(2000, ge=10, le=1_000_000)
 
 
 class PaperScale(Section):
@@ -153,7 +153,9 @@ class PaperScale(Section):
 @section("grm")
 class GrmParams(PaperSection):
     world: WorldCfg = WorldCfg()
-    world_seed: int = Field(0, ge=0)
+    # One synthetic world (few-shot prefix, training pool, test sets, BoN prompts) per seed; rm.seeds are dealt
+    # to them in turn, so intervals over worlds carry world-to-world variance (issue 19)
+    world_seeds: list[int] = Field([0], min_length=1)
     backbone: BackboneCfg = BackboneCfg()
     bon_seed: int = Field(0, ge=0)
     rm: RmCfg
@@ -169,4 +171,14 @@ class GrmParams(PaperSection):
             raise ValueError("the method named 'bt' must be of kind bt (and 'frozen', if present, of kind frozen)")
         if self.rm.main_size > self.world.train_pool or max(self.rm.sizes) > self.world.train_pool:
             raise ValueError(f"sizes {self.rm.sizes} must not exceed world.train_pool {self.world.train_pool}")
+        W, S = len(self.world_seeds), len(self.rm.seeds)
+        if len(set(self.world_seeds)) != W:
+            raise ValueError(f"world_seeds must be distinct: {self.world_seeds}")
+        if S % W:
+            raise ValueError(f"rm.seeds ({S}) must be a multiple of the worlds ({W} world_seeds): as many seeds each")
+        if self.rm.ensemble > S // W:
+            raise ValueError(f"rm.ensemble {self.rm.ensemble} exceeds the {S // W} seeds per world")
+        for m in self.rm.methods:
+            if m.n_seeds is not None and m.n_seeds < W:
+                raise ValueError(f"rm.methods {m.name}: n_seeds {m.n_seeds} leaves some of the {W} worlds without a run")
         return self

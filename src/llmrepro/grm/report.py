@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 
 from llmrepro import io
-from llmrepro.grm.analysis import ensemble_outcomes, kl_axis, ood_mean, outcomes, peak_drop, per_seed, two_level
+from llmrepro.grm.analysis import (ensemble_outcomes, kl_axis, method_ci, ood_mean, outcomes, over_worlds, peak_drop,
+                                   per_seed)
 from llmrepro.grm.world import OOD_SETS, SETS
 from llmrepro.report.pages import Report, fmt, publish
-from llmrepro.stats import mean_ci
 
 # The paper's Table 1 (Gemma-2B-it, LoRA; accuracy %): (UF, HHH, MT-Bench) at 400K and 40K pairs.
 PAPER_TABLE = {"bt": ((72.1, 73.4, 71.2), (68.8, 70.3, 69.1)), "margin": ((72.0, 75.0, 72.6), (69.6, 69.8, 71.0)),
@@ -26,14 +26,20 @@ def _seeds(runs: list[dict], method: str, size: int) -> list[int]:
     return sorted(r["seed"] for r in runs if r["method"] == method and r["size"] == size)
 
 
-def gain(runs: list[dict], a: str, b: str, size: int, sets: tuple[str, ...], n_boot: int) -> dict:
-    """acc(a) - acc(b) on `sets`, paired by seed (the seeds both have) and by item."""
+def _world(runs: list[dict]) -> dict[int, int]:
+    return {r["seed"]: r["world"] for r in runs}
+
+
+def gain(runs: list[dict], a: str, b: str, size: int, sets: tuple[str, ...]) -> dict:
+    """acc(a) - acc(b) on `sets`, paired by seed (the seeds both have) and by item; interval over worlds."""
     seeds = sorted(set(_seeds(runs, a, size)) & set(_seeds(runs, b, size)))
-    return two_level(outcomes(runs, a, size, sets, seeds) - outcomes(runs, b, size, sets, seeds), n_boot)
+    d = outcomes(runs, a, size, sets, seeds) - outcomes(runs, b, size, sets, seeds)
+    return over_worlds(d, [_world(runs)[s] for s in seeds])
 
 
-def metrics(doc: dict, primary: str, comparator: str, n_boot: int, ensemble: int) -> dict:
+def metrics(doc: dict, primary: str, comparator: str, ensemble: int) -> dict:
     runs, st = doc["runs"], doc["setup"]
+    where = _world(runs)
     main, sizes = st["main_size"], st["sizes"]
     small, large = sizes[0], sizes[-1]
     P = (primary,)
@@ -44,65 +50,68 @@ def metrics(doc: dict, primary: str, comparator: str, n_boot: int, ensemble: int
     methods = {}
     for m in st["methods"]:
         methods[m] = {"seeds": len(_seeds(runs, m, main)),
-                      "acc": {k: mean_ci(per_seed(runs, m, main, lambda r, k=k: r["acc"][k])) for k in SETS},
-                      "ood_mean": mean_ci(per_seed(runs, m, main, ood_mean)),
-                      "lm_nll": mean_ci(per_seed(runs, m, main, lambda r: r["lm_nll"])),
+                      "acc": {k: method_ci(runs, m, main, lambda r, k=k: r["acc"][k]) for k in SETS},
+                      "ood_mean": method_ci(runs, m, main, ood_mean),
+                      "lm_nll": method_ci(runs, m, main, lambda r: r["lm_nll"]),
                       "escape": float(np.mean(per_seed(runs, m, main, lambda r: r["acc"]["anti"] > 0.5)))}
     out["methods"] = methods
     bt_seeds = _seeds(runs, "bt", main)
-    ens = ensemble_outcomes(doc["bt_rewards"], bt_seeds, ensemble, SETS)
+    bt_worlds = [where[s] for s in bt_seeds]
+    ens = ensemble_outcomes(doc["bt_rewards"], bt_seeds, ensemble, SETS, bt_worlds)
     n_items = {k: len(runs[0]["items"][k]) for k in SETS}
     bounds = np.cumsum([0, *n_items.values()])
     ens_acc = {k: ens[:, bounds[i]:bounds[i + 1]].mean(1) for i, k in enumerate(SETS)}
-    out["ensemble"] = {"members": ensemble, "acc": {k: mean_ci(v.tolist()) for k, v in ens_acc.items()},
-                       "ood_mean": mean_ci(np.mean([ens_acc[k] for k in OOD_SETS], 0).tolist())}
+    out["ensemble"] = {"members": ensemble, "acc": {k: over_worlds(v, bt_worlds) for k, v in ens_acc.items()},
+                       "ood_mean": over_worlds(np.mean([ens_acc[k] for k in OOD_SETS], 0), bt_worlds)}
     cmp_seeds = sorted(set(_seeds(runs, comparator, main)) & set(bt_seeds))
     grm_p = outcomes(runs, comparator, main, psets, cmp_seeds)
     ens_p = np.concatenate([ens[:, bounds[SETS.index(k)]:bounds[SETS.index(k) + 1]] for k in psets], 1)
     ens_p = ens_p[[bt_seeds.index(s) for s in cmp_seeds]]
     out["pre"] = {"bt_id": methods["bt"]["acc"]["id"], "bt_anti": methods["bt"]["acc"]["anti"],
-                  "frozen_primary": mean_ci(per_seed(runs, "frozen", main, prim)) if "frozen" in methods else
+                  "frozen_primary": method_ci(runs, "frozen", main, prim) if "frozen" in methods else
                   {"value": None, "why": "no frozen-backbone method configured"},
-                  "bt_anti_smallest": mean_ci(per_seed(runs, "bt", small, lambda r: r["acc"]["anti"])),
-                  "bt_anti_largest": mean_ci(per_seed(runs, "bt", large, lambda r: r["acc"]["anti"])),
+                  "bt_anti_smallest": method_ci(runs, "bt", small, lambda r: r["acc"]["anti"]),
+                  "bt_anti_largest": method_ci(runs, "bt", large, lambda r: r["acc"]["anti"]),
                   "bon_gold_sd": float(np.mean([b["gold_sd"] for b in doc["cache"]["bon"]]))}
-    out["c1"] = {"gain_primary": gain(runs, comparator, "bt", main, psets, n_boot),
-                 "gain_id": gain(runs, comparator, "bt", main, ("id",), n_boot),
-                 "gain_ood_mean": gain(runs, comparator, "bt", main, OOD_SETS, n_boot),
-                 **{f"gain_{k}": gain(runs, comparator, "bt", main, (k,), n_boot) for k in OOD_SETS}}
+    out["c1"] = {"gain_primary": gain(runs, comparator, "bt", main, psets),
+                 "gain_id": gain(runs, comparator, "bt", main, ("id",)),
+                 "gain_ood_mean": gain(runs, comparator, "bt", main, OOD_SETS),
+                 **{f"gain_{k}": gain(runs, comparator, "bt", main, (k,)) for k in OOD_SETS}}
     ds = {}
     for n in (small, large):
         seeds = sorted(set(_seeds(runs, comparator, n)) & set(_seeds(runs, "bt", n)))
         ds[n] = {s: row for s, row in zip(seeds, outcomes(runs, comparator, n, psets, seeds)
                                           - outcomes(runs, "bt", n, psets, seeds))}
     both = sorted(set(ds[small]) & set(ds[large]))
-    out["c2"] = {"gain_smallest": gain(runs, comparator, "bt", small, psets, n_boot),
-                 "gain_largest": gain(runs, comparator, "bt", large, psets, n_boot),
-                 "diff": two_level(np.array([ds[small][s] - ds[large][s] for s in both]), n_boot)}
-    out["c3"] = {f"vs_{m}": gain(runs, comparator, m, main, psets, n_boot)
+    out["c2"] = {"gain_smallest": gain(runs, comparator, "bt", small, psets),
+                 "gain_largest": gain(runs, comparator, "bt", large, psets),
+                 "diff": over_worlds(np.array([ds[small][s] - ds[large][s] for s in both]),
+                                     [where[s] for s in both])}
+    out["c3"] = {f"vs_{m}": gain(runs, comparator, m, main, psets)
                  for m in ("margin", "label_smoothing", "frozen") if m in methods}
-    out["c3"]["vs_ensemble"] = two_level(grm_p - ens_p, n_boot)
-    out["variants"] = {m: {"gain_primary": gain(runs, m, "bt", main, psets, n_boot),
-                           "gain_id": gain(runs, m, "bt", main, ("id",), n_boot)}
+    out["c3"]["vs_ensemble"] = over_worlds(grm_p - ens_p, [where[s] for s in cmp_seeds])
+    out["variants"] = {m: {"gain_primary": gain(runs, m, "bt", main, psets),
+                           "gain_id": gain(runs, m, "bt", main, ("id",))}
                        for m in st["methods"] if m.startswith("grm")}
-    out["sizes"] = {str(n): {m: {"primary": mean_ci(per_seed(runs, m, n, prim)),
-                                 "ood_mean": mean_ci(per_seed(runs, m, n, ood_mean)),
-                                 "id": mean_ci(per_seed(runs, m, n, lambda r: r["acc"]["id"])),
+    out["sizes"] = {str(n): {m: {"primary": method_ci(runs, m, n, prim),
+                                 "ood_mean": method_ci(runs, m, n, ood_mean),
+                                 "id": method_ci(runs, m, n, lambda r: r["acc"]["id"]),
                                  "escape": float(np.mean(per_seed(runs, m, n, lambda r: r["acc"]["anti"] > 0.5)))}
                              for m in st["size_methods"]} | {
-                         "gain_primary": gain(runs, comparator, "bt", n, psets, n_boot)} for n in sizes}
+                         "gain_primary": gain(runs, comparator, "bt", n, psets)} for n in sizes}
     bon = {}
     for m in st["methods"]:
         g = np.array(per_seed(runs, m, main, lambda r: r["bon"]["gold"]))
         bon[m] = {"n": runs[0]["bon"]["n"], "kl": kl_axis(runs[0]["bon"]["n"]), "gold": g.mean(0).tolist(),
                   "proxy": np.mean(per_seed(runs, m, main, lambda r: r["bon"]["proxy"]), 0).tolist(),
-                  "drop": peak_drop(g)}
+                  "drop": peak_drop(g, [where[s] for s in _seeds(runs, m, main)])}
     out["bon"] = bon
     bt_final = dict(zip(bt_seeds, per_seed(runs, "bt", main, lambda r: r["bon"]["gold"][-1])))
     grm_final = dict(zip(_seeds(runs, comparator, main), per_seed(runs, comparator, main,
                                                                   lambda r: r["bon"]["gold"][-1])))
     out["c4"] = {"bt_drop": bon["bt"]["drop"], "grm_drop": bon[comparator]["drop"],
-                 "final_gold_gain": mean_ci([grm_final[s] - bt_final[s] for s in cmp_seeds])}
+                 "final_gold_gain": over_worlds([grm_final[s] - bt_final[s] for s in cmp_seeds],
+                                                [where[s] for s in cmp_seeds])}
     half = out["c1"]["gain_primary"].get("ci")
     out["power"] = {"c1_halfwidth": None if not half else (half[1] - half[0]) / 2, "paper_effect": PAPER_C1_EFFECT}
     return out
@@ -129,24 +138,6 @@ def table1(m: dict, primary: str) -> str:
     return "\n".join(lines)
 
 
-def claim_changes(m: dict, scale: str) -> str:
-    """The page's record of revised checks: each original check with its outcome on today's metrics."""
-    from llmrepro.grm.claims import CLAIMS, REVISED
-    from llmrepro.pipeline.claims import Claim
-
-    if not REVISED:
-        return ""
-    out = ["## Claim changes", ""]
-    for cid, (why, checks) in REVISED.items():
-        now = next(c for c in CLAIMS.claims if c.id == cid)
-        old = Claim(cid, now.statement, checks, precondition=now.precondition).evaluate(m, scale)
-        out += [f"- **{cid}**: {why}", f"  - Original verdict: **{old['verdict']}**."]
-        for k in old["checks"]:
-            ci = f" [{fmt(k['ci'][0])}, {fmt(k['ci'][1])}]" if k.get("ci") else ""
-            out.append(f"  - Original check: {k['test']}: measured {fmt(k['measured'])}{ci}, {k['outcome']}.")
-    return "\n".join(out)
-
-
 def _ci(x: dict) -> str:
     if x.get("value") is None:
         return "–"
@@ -155,11 +146,11 @@ def _ci(x: dict) -> str:
 
 
 def report(ctx) -> None:
-    from llmrepro.grm.claims import CLAIMS
+    from llmrepro.grm.claims import CHANGES, CLAIMS
 
     p = ctx.params.grm
     doc = io.read_json(ctx.dep.runs)
-    m = metrics(doc, p.claims.primary, p.claims.comparator, p.claims.n_boot, p.rm.ensemble)
+    m = metrics(doc, p.claims.primary, p.claims.comparator, p.rm.ensemble)
     m["timing"] = {"train_cpu_s": float(sum(r["cpu_s"] for r in doc["runs"]))}
     st, c1 = m["setup"], m["c1"]
     cmp_ = p.claims.comparator
@@ -179,20 +170,22 @@ def report(ctx) -> None:
             ("95% CI half-width of the C1 gain (the smallest effect this run resolves)",
              f"paper's effect {PAPER_C1_EFFECT}", fmt(m["power"]["c1_halfwidth"]))]
     sl = st["cache"]["shortlist"]
-    notes = [f"Seeds: {len(st['seeds'])} per claim arm; preference-set sizes {st['sizes']} (main {st['main_size']}); "
-             f"steps per size {st['steps']}; {st['eval_pairs']['id']} test pairs per set.",
+    W = len(st["world_seeds"])
+    notes = [f"Seeds: {len(st['seeds'])} per claim arm, {len(st['seeds']) // W} in each of {W} worlds (world seeds "
+             f"{st['world_seeds']}); preference-set sizes {st['sizes']} (main {st['main_size']}); "
+             f"steps per size {st['steps']}; {st['eval_pairs']['id']} test pairs per set and world.",
              f"Regularizer softmax over a {sl['size']}-token shortlist covering {fmt(sl['coverage_mean'])} of the "
              f"frozen model's probability mass on average (min {fmt(sl['coverage_min'])}) at "
              f"{sl['positions']} sampled positions.",
-             "Intervals of differences: two-level bootstrap over seeds and test items; of single methods: "
-             "t-interval over seeds."]
+             f"Intervals: Student-t over the {W} world means (each world's mean over its seeds and test items), "
+             "for differences and single methods alike: they carry world-to-world variance (see Claim changes)."]
     publish(ctx, Report(
         paper="grm", metrics=m, claims=CLAIMS, scale=ctx.params.common.scale,
         narrative=(Path(__file__).parent / "report.md").read_text(), rows=rows,
-        extra=table1(m, p.claims.primary) + "\n\n" + claim_changes(m, ctx.params.common.scale),
-        notes=notes,
+        extra=table1(m, p.claims.primary), changes=CHANGES, notes=notes,
         figures=[("accuracy.png", "Pairwise accuracy per method and test set at the main size "
-                                  "(mean over seeds, 95% t-intervals)"),
-                 ("sizes.png", "OOD accuracy against preference-set size, BT and GRM-SFT (mean, 95% t-intervals)"),
+                                  "(mean over seeds, 95% t-intervals over world means)"),
+                 ("sizes.png", "OOD accuracy against preference-set size, BT and GRM-SFT (mean, 95% t-intervals "
+                               "over world means)"),
                  ("bon.png", "Best-of-n: gold and standardised proxy reward of each proxy's pick against "
-                             "KL = log n - (n-1)/n (bands: 1.96 s.e. over seeds)")]))
+                             "KL = log n - (n-1)/n (bands: 95% t-intervals over world means)")]))

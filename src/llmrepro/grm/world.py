@@ -7,6 +7,8 @@ response) goes with the chosen response far more often than with the rejected on
 training pairs only. Markers are a suffix, so every response is cached with and without it, and
 a test set's marker pattern costs nothing to change.
 
+The experiment draws several worlds (`make_worlds`), one per world seed.
+
 Test sets (the analogues of the paper's ID split, HHH and MT-Bench):
   id           training tasks, lengths and corruption; markers as in training
   anti         the id pairs with the marker on the rejected response only (the shortcut reversed)
@@ -84,7 +86,9 @@ def markers(rng, n: int, p_chosen: float, p_rejected: float) -> list[list[bool]]
     return [[bool(a), bool(b)] for a, b in zip(rng.random(n) < p_chosen, rng.random(n) < p_rejected)]
 
 
-def make_world(cfg: WorldCfg, seed: int) -> dict:
+def make_world(cfg: WorldCfg, seed: int, bon_offset: int = 0) -> dict:
+    """One world: the few-shot prefix, the training pool, the test sets and the BoN prompts (their tasks
+    cycle through `bon_tasks` from `bon_offset`)."""
     rng = np.random.default_rng(seed)
     every = sorted(set(cfg.id_tasks) | set(cfg.ood_tasks) | set(cfg.bon_tasks))
     shots = [{"task": t, "x": (x := _digits(rng, 4)), "y": answer(t, x)} for t in every for _ in range(cfg.shots)]
@@ -103,11 +107,17 @@ def make_world(cfg: WorldCfg, seed: int) -> dict:
              **{s: {"pairs": s, "markers": [[False, False]] * n} for s in OOD_SETS}}
     bon = []
     for i in range(cfg.bon_prompts):
-        task = cfg.bon_tasks[i % len(cfg.bon_tasks)]
+        task = cfg.bon_tasks[(bon_offset + i) % len(cfg.bon_tasks)]
         x = _digits(rng, cfg.bon_length)
         bon.append({"task": task, "x": x, "answer": answer(task, x)})
     return {"shots": shots, "pool": pool, "pool_markers": pool_markers, "pairs": base, "tests": tests, "bon": bon,
             "marker": cfg.marker, "end": cfg.end}
+
+
+def make_worlds(cfg: WorldCfg, seeds: list[int]) -> dict:
+    """One world per seed. Every reward-model seed trains and is scored in one of them, so an interval over
+    worlds covers what one world's draw (its prefix, training pool, test items, BoN prompts) does to a result."""
+    return {"seeds": list(seeds), "worlds": [make_world(cfg, s, k * cfg.bon_prompts) for k, s in enumerate(seeds)]}
 
 
 def prefix_text(world: dict) -> str:

@@ -74,7 +74,7 @@ paper.figures(RESULTS, {"mi": "reports/sami/mi_bound.png", "win": "reports/sami/
               code=["src/llmrepro/sami/report.py"],
               desc="MI bound (Fig. 2a), win rates (Fig. 2b/4), length, per-principle adherence, over-training")
 paper.report(RESULTS, params=["sami.seeds", "sami.schedule", "sami.world", "sami.overtrain"],
-             desc="Claims C1-C5 and the paper's page")
+             code=["src/llmrepro/sami/before_seed_shift.json"], desc="Claims C1-C5 and the paper's page")
 
 
 if __name__ == "__main__":

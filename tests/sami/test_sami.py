@@ -274,3 +274,89 @@ def test_min_over_seeds_is_undefined_with_a_missing_seed():
 
     assert _min([0.2, -0.1, 0.3]) == -0.1
     assert _min([0.2, float("nan")])["value"] is None
+
+
+def _gate_seed(link: float, half: float) -> dict:
+    g = {"value": link, "ci": [link - half, link + half]}
+    return {"brevity": dict(g), "coverage": dict(g), "instruct_coverage": 0.95}
+
+
+def test_gate_over_seeds_reads_the_bases_not_the_weakest_seed():
+    """The seed-shift case: one seed's base has a weak link whose own interval over posts reaches
+    zero (the old gate, a minimum of per-seed lower bounds, failed on it), while the bases' link
+    over seeds is clearly positive; and bases that disagree in sign leave the gate open."""
+    from llmrepro.pipeline.claims import PASS, UNSURE
+    from llmrepro.sami.claims import GATE
+    from llmrepro.sami.report import gate_over_seeds
+
+    seeds = {str(s): _gate_seed(v, 0.03) for s, v in enumerate([0.136, 0.025, 0.096, 0.115, 0.087])}
+    g = gate_over_seeds(seeds)
+    assert g["coverage_min_lower"] == pytest.approx(-0.005)  # the old statistic: fails
+    assert g["coverage_link"]["value"] == pytest.approx(0.0918) and g["coverage_link"]["ci"][0] > 0
+    assert all(c.evaluate({"gate": g})["outcome"] == PASS for c in GATE)
+    mixed = gate_over_seeds({str(s): _gate_seed(v, 0.01) for s, v in enumerate([0.2, -0.15, 0.1, -0.1])})
+    assert mixed["coverage_min_lower"] < 0 and mixed["coverage_link"]["ci"][0] < 0 < mixed["coverage_link"]["ci"][1]
+    assert GATE[1].evaluate({"gate": mixed})["outcome"] == UNSURE
+
+
+def test_gate_interval_covers_the_spread_between_bases():
+    """Bases whose links differ by more than the posts explain: pooling every seed's posts into one
+    interval would be narrow; the interval over seeds is as wide as the bases' spread says."""
+    from llmrepro.sami.report import gate_over_seeds
+    from llmrepro.stats import bootstrap_ci
+
+    rng = np.random.default_rng(0)
+    links = [0.02, 0.14, 0.05, 0.12, 0.08]
+    posts = [link + rng.normal(0, 0.05, 256) for link in links]
+    pooled = bootstrap_ci(np.concatenate(posts), np.mean)
+    g = gate_over_seeds({str(s): {"brevity": bootstrap_ci(x, np.mean), "coverage": bootstrap_ci(x, np.mean),
+                                  "instruct_coverage": 0.9} for s, x in enumerate(posts)})
+    width = lambda m: m["ci"][1] - m["ci"][0]
+    assert width(g["coverage_link"]) > 5 * width(pooled)
+    assert g["coverage_link"]["ci"][0] <= min(links) + 0.02 and g["coverage_link"]["ci"][1] >= 0.1
+
+
+def test_gate_over_one_seed_has_no_interval():
+    from llmrepro.pipeline.claims import UNSURE
+    from llmrepro.sami.claims import GATE
+    from llmrepro.sami.report import gate_over_seeds
+
+    g = gate_over_seeds({"0": _gate_seed(0.1, 0.02)})
+    assert g["coverage_link"].get("ci") is None
+    assert GATE[1].evaluate({"gate": g})["outcome"] == UNSURE
+
+
+@pytest.mark.parametrize("ci, verdict", [([0.437, 0.642], "inconclusive"),  # seeds 5-9: was "not reproduced"
+                                         ([0.52, 0.58], "not reproduced"), ([0.238, 0.575], "not reproduced"),
+                                         ([0.61, 0.75], "reproduced"), ([0.55, 0.65], "inconclusive")])
+def test_win_rate_threshold_is_read_on_the_interval(ci, verdict):
+    from llmrepro.sami.claims import CLAIMS
+
+    c2 = next(c for c in CLAIMS.claims if c.id == "C2")
+    gate = {"brevity_link": {"value": 0.2, "ci": [0.1, 0.3]}, "coverage_link": {"value": 0.1, "ci": [0.05, 0.15]},
+            "instruct_coverage_min": 0.95}
+    m = {"gate": gate, "claims": {"win_it3": {"value": sum(ci) / 2, "ci": ci}}}
+    assert c2.evaluate(m, "mini")["verdict"] == verdict
+    failed_gate = {**gate, "coverage_link": {"value": 0.02, "ci": [-0.01, 0.05]}}
+    assert c2.evaluate({**m, "gate": failed_gate}, "mini")["verdict"] == "inconclusive"
+
+
+def test_each_seed_draws_its_own_heldout_posts():
+    from llmrepro.sami.config import EvalCfg
+    from llmrepro.sami.evaluate import heldout
+
+    w, e = WorldCfg(), EvalCfg(posts=20, mi_posts=20, ppl_rows=20)
+    a, again, b = heldout(w, 0, e, 0), heldout(w, 0, e, 0), heldout(w, 0, e, 1)
+    assert (a.posts == again.posts).all() and (a.mi_posts == again.mi_posts).all()
+    assert (a.posts != b.posts).any() and (a.mi_posts != b.mi_posts).any()
+    assert not all((x[1] == y[1]).all() for x, y in zip(a.ppl_rows, b.ppl_rows))
+    assert (heldout(w, 1, e, 0).posts != a.posts).any()
+
+
+def test_claim_changes_keep_both_seed_blocks():
+    from llmrepro.sami.claims import CHANGES, CLAIMS
+
+    assert [c.claim for c in CHANGES] == [c.id for c in CLAIMS.claims if c.revised]
+    c2 = next(c for c in CHANGES if c.claim == "C2")
+    assert "seeds 0-4: inconclusive" in c2.old_verdict and "seeds 5-9: not reproduced" in c2.old_verdict
+    assert "mean over seeds >= 0.6" in c2.old_test and "0.539 [0.437, 0.642] (fail)" in c2.old_measured

@@ -138,7 +138,7 @@ class PaperScale(Section):
 @section("sami")
 class SamiParams(PaperSection):
     world: WorldCfg
-    world_seed: int = Field(0, ge=0, le=2**31 - 1)  # held-out evaluation posts
+    world_seed: int = Field(0, ge=0, le=2**31 - 1)  # held-out evaluation posts (with each seed: its own set)
     seeds: list[int] = Field(min_length=1, max_length=64)  # one base model and one SAMI run per seed
     pretrain: PretrainCfg
     schedule: ScheduleCfg

@@ -49,9 +49,9 @@ def pretrain(p, models: Path, evals: Path, progress=None) -> dict:
         return full.pretrain(p, models, evals, progress)
 
     tok, ids = world(p)
-    held = E.heldout(p.world, p.world_seed, p.eval)
     out = {}
     for seed in p.seeds:
+        held = E.heldout(p.world, p.world_seed, p.eval, seed)
         base, hist = M.pretrain(p.world, p.pretrain, ids, len(tok), seed, progress)
         inst, ihist = M.instruct(base, p.world, p.pretrain, ids, seed, progress)
         row = {"params": factory.n_params(base), "final_loss": float(np.mean(hist["loss"][-20:])),
@@ -79,13 +79,13 @@ def iterate(p, stage: str, models: Path, out: Path, progress=None) -> dict:
 
         return full.iterate(p, ARMS[stage] if stage != "ablate" else (), out, progress)
     _, ids = world(p)
-    held = E.heldout(p.world, p.world_seed, p.eval)
     runs = {}
     for kind in ARMS[stage]:
         for seed in p.seeds:
             base = _base(models, seed)
+            held = E.heldout(p.world, p.world_seed, p.eval, seed)
 
-            def evaluate(model, i, kind=kind, seed=seed):
+            def evaluate(model, i, kind=kind, seed=seed, held=held):
                 rec = E.evaluate(model, ids, held, p.eval, p.schedule.max_new, eval_seed(seed, 10 * i + 2))
                 return save_eval(out / f"{kind}_s{seed}_it{i}.npz", rec)
 
@@ -104,17 +104,17 @@ def overtrain(p, models: Path, out: Path, progress=None) -> dict:
                                           "not_run": "the over-training control runs at mini scale only"})
         return {}
     _, ids = world(p)
-    held = E.heldout(p.world, p.world_seed, p.eval)
     last = p.schedule.steps[-1]
     runs = {}
     for seed in p.seeds:
         base = _base(models, seed)
+        held = E.heldout(p.world, p.world_seed, p.eval, seed)
         data_seed = int(np.random.SeedSequence([seed, 0, 1]).generate_state(1)[0])  # iteration 1's data stream
         task = W.WorldTask(ids, p.world)
         pairs = M.self_generate(base, task, p.schedule, last * p.schedule.queries, data_seed, p.eval.batch)
         rows = {}
 
-        def at(k):
+        def at(k, held=held):
             def fn(model):
                 rec = E.evaluate(model, ids, held, p.eval, p.schedule.max_new, eval_seed(seed, 100 + k))
                 rows[k] = save_eval(out / f"over_s{seed}_x{k}.npz", rec)

@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 from llmrepro import io
-from llmrepro.report.pages import Report, cell, fmt, publish
+from llmrepro.report.pages import Report, cell, fmt, publish, with_ci
 from llmrepro.stats import mean_ci
 
 HERE = Path(__file__).parent
@@ -160,8 +160,7 @@ def claim_changes(old: dict, claims) -> str:
         out += [f"### {c['id']} (was: {c['verdict']})", "", f"Old statement: {c['statement']}", "",
                 "| old test | measured [95% CI] | outcome |", "|---|---|---|"]
         for k, pre in [(k, True) for k in c["precondition"]] + [(k, False) for k in c["checks"]]:
-            ci = f" [{fmt(k['ci'][0])}, {fmt(k['ci'][1])}]" if k.get("ci") else ""
-            out.append(f"| {'precondition: ' if pre else ''}{cell(k['test'])} | {fmt(k['measured'])}{ci} | "
+            out.append(f"| {'precondition: ' if pre else ''}{cell(k['test'])} | {with_ci(k['measured'], k.get('ci'))} | "
                        f"{k['outcome']} |")
         out += ["", f"Reason: {reason or REMOVED.get(c['id'], 'removed.')}", ""]
     return "\n".join(out)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from llmrepro.pipeline.claims import Check, Claim, ClaimSet
-from llmrepro.report.pages import ClaimChange, fmt
+from llmrepro.report.pages import ClaimChange, with_ci
 
 FORGETS = Check("claims.forgetting_memorization", ">", 0.0, on="ci",
                 label="memorization decay a (power law; mean of paraphrase, duplication)")
@@ -83,8 +83,7 @@ def _changes() -> tuple[ClaimChange, ...]:
             if not new[cid].revised:
                 continue
             for k in old["checks"]:
-                ci = f" [{fmt(k['ci'][0])}, {fmt(k['ci'][1])}]" if k.get("ci") else ""
-                out.append(ClaimChange(cid, f"{old['id']}: {k['test']}", old["verdict"], fmt(k["measured"]) + ci,
+                out.append(ClaimChange(cid, f"{old['id']}: {k['test']}", old["verdict"], with_ci(k["measured"], k.get("ci")),
                                        new[cid].revised, before["commit"]))
     return tuple(out)
 

@@ -10,7 +10,7 @@ from llmrepro import io
 from llmrepro.grm.analysis import (ensemble_outcomes, kl_axis, method_ci, ood_mean, outcomes, over_worlds, peak_drop,
                                    per_seed)
 from llmrepro.grm.world import OOD_SETS, SETS
-from llmrepro.report.pages import Report, fmt, publish
+from llmrepro.report.pages import Report, fmt, publish, with_ci
 
 # The paper's Table 1 (Gemma-2B-it, LoRA; accuracy %): (UF, HHH, MT-Bench) at 400K and 40K pairs.
 PAPER_TABLE = {"bt": ((72.1, 73.4, 71.2), (68.8, 70.3, 69.1)), "margin": ((72.0, 75.0, 72.6), (69.6, 69.8, 71.0)),
@@ -141,8 +141,7 @@ def table1(m: dict, primary: str) -> str:
 def _ci(x: dict) -> str:
     if x.get("value") is None:
         return "–"
-    s = f"{fmt(x['value'])}"
-    return s + (f" [{fmt(x['ci'][0])}, {fmt(x['ci'][1])}]" if x.get("ci") else "")
+    return with_ci(x["value"], x.get("ci"))
 
 
 def report(ctx) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from llmrepro.report.pages import ClaimChange, fmt
+from llmrepro.report.pages import ClaimChange, with_ci
 
 
 def block_changes(before: Mapping[str, Any], how: str, reasons: Mapping[str, str]) -> tuple[ClaimChange, ...]:
@@ -22,9 +22,8 @@ def block_changes(before: Mapping[str, Any], how: str, reasons: Mapping[str, str
             verdicts, numbers = [], []
             for b, claims in blocks.items():
                 kk = claims[old["id"]]["checks"][i]
-                ci = f" [{fmt(kk['ci'][0])}, {fmt(kk['ci'][1])}]" if kk.get("ci") else ""
                 verdicts.append(f"{claims[old['id']]['verdict']} ({b})")
-                numbers.append(f"{fmt(kk['measured'])}{ci} ({b})")
+                numbers.append(f"{with_ci(kk['measured'], kk.get('ci'))} ({b})")
             out.append(ClaimChange(old["id"], f"{k['test']}; {how}", "; ".join(verdicts), "; ".join(numbers),
                                    reasons[old["id"]], before["commit"]))
     return tuple(out)

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from llmrepro.report.pages import VERDICT_MARK, cell, fmt
+from llmrepro.report.pages import VERDICT_MARK, cell, with_ci
 
 
 def _dvc_json(root: Path, args: list[str], env: dict[str, str]) -> dict[str, Any]:
@@ -79,8 +79,7 @@ def compare(root: Path, a: str, b: str | None, env: dict[str, str]) -> dict[str,
 
 
 def _v(x: dict[str, Any]) -> str:
-    s = fmt(x["value"])
-    return s + (f" [{fmt(x['ci'][0])}, {fmt(x['ci'][1])}]" if x.get("ci") and None not in x["ci"] else "")
+    return with_ci(x["value"], x.get("ci"))
 
 
 def render(doc: dict[str, Any]) -> str:

@@ -45,11 +45,13 @@ def fmt(v: Any, digits: int = 3) -> str:
     return str(v)
 
 
+def with_ci(value: Any, ci: Sequence[Any] | None) -> str:
+    """A number and, when it has one, its interval: `0.12 [0.05, 0.19]`."""
+    return fmt(value) + (f" [{fmt(ci[0])}, {fmt(ci[1])}]" if ci and None not in ci else "")
+
+
 def _measured(check: Mapping[str, Any]) -> str:
-    s = fmt(check["measured"])
-    if check.get("ci"):
-        s += f" [{fmt(check['ci'][0])}, {fmt(check['ci'][1])}]"
-    return s
+    return with_ci(check["measured"], check.get("ci"))
 
 
 def cell(text: str) -> str:

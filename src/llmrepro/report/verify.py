@@ -33,7 +33,7 @@ from typing import Any
 
 from llmrepro import io
 from llmrepro.pipeline.claims import ClaimSet, lookup_metric
-from llmrepro.report.pages import ROBUSTNESS, VERDICT_MARK, cell, fmt
+from llmrepro.report.pages import ROBUSTNESS, VERDICT_MARK, cell, fmt, with_ci
 
 SEED_KEYS = ("seed", "seeds")
 
@@ -120,8 +120,7 @@ def deterministic_view(claims: ClaimSet, metrics: dict, claims_doc: dict) -> tup
 
 def _show(v: Any) -> str:
     if isinstance(v, dict):
-        s = fmt(v.get("value"))
-        return s + (f" [{fmt(v['ci'][0])}, {fmt(v['ci'][1])}]" if v.get("ci") and None not in v["ci"] else "")
+        return with_ci(v.get("value"), v.get("ci"))
     return fmt(v)
 
 

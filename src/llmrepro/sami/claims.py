@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from llmrepro.pipeline.claims import Check, Claim, ClaimSet, Tol
-from llmrepro.report.pages import ClaimChange, fmt
+from llmrepro.report.pages import ClaimChange, fmt, with_ci
 
 # The instruct model's coverage comes from sampled responses and has no interval over seeds, so
 # `verify` allows it to move by about two standard errors over posts (pilot: 0.012-0.028).
@@ -113,8 +113,7 @@ def _changes() -> tuple[ClaimChange, ...]:
 
 
 def _num(k: dict) -> str:
-    ci = f" [{fmt(k['ci'][0])}, {fmt(k['ci'][1])}]" if k.get("ci") else ""
-    return f"{fmt(k['measured'])}{ci} ({k['outcome']})"
+    return f"{with_ci(k['measured'], k.get('ci'))} ({k['outcome']})"
 
 
 def heldout_note() -> str:

@@ -92,22 +92,29 @@ def test_runtime_crossover_on_a_tiny_grid():
 
 
 def test_runtime_stage_on_a_tiny_grid():
-    cfg = NS(ns=[32, 64], d=3, B=0.5, eps=1e-3, family="uniform", repeats=2, slope_from=32, target_n=64,
-             target_speedup=1.0)
+    cfg = NS(ns=[32, 64], fast_ns=[128, 256], block_elems=1000, d=3, B=0.5, eps=1e-3, family="uniform", repeats=2, slope_from=64,
+             target_n=64, target_speedup=1.0)
     r = X.runtime(cfg, 0)
     assert [row["n"] for row in r["rows"]] == [32, 64]
     assert all(len(row[k]["cpu_runs"]) == len(row[k]["wall_runs"]) == 2 for row in r["rows"] for k in ("exact", "fast"))
     assert r["max_rel_err"] < 1e-2 and r["fast_wins_from_crossover"] == (r["crossover_n"] is not None)
+    # fast-only sizes extend the fast slope's fit (n >= 64: three points), never the exact one's (one point)
+    assert [(row["n"], set(row)) for row in r["fast_rows"]] == [(128, {"n", "fast"}), (256, {"n", "fast"})]
+    assert r["slope_fast"]["value"] == pytest.approx(X.loglog_slope(r["rows"][1:] + r["fast_rows"], "fast", 64)["value"])
+    assert r["slope_exact"]["value"] is None
+    # a target size inside the sweep reuses its row instead of timing it again
+    assert r["performance_target"]["exact_cpu_s"] == r["rows"][1]["exact"]["cpu_s"]
 
 
-def test_timer_warms_up_once_and_takes_the_median():
+def test_timer_warms_up_once_goes_round_robin_and_takes_the_least():
     calls = []
-    out, t = X._timed(lambda: calls.append(1) or len(calls), 3)
-    assert len(calls) == 4 and out == 4
-    assert len(t["cpu_runs"]) == len(t["wall_runs"]) == 3
-    assert t["cpu_s"] == sorted(t["cpu_runs"])[1] and t["wall_s"] == sorted(t["wall_runs"])[1]
-    X._timed(lambda: calls.append(1), 2, warmup=False)
-    assert len(calls) == 6
+    t = X._timed({"a": lambda: calls.append("a") or len(calls), "b": lambda: calls.append("b") or len(calls)}, 3)
+    assert calls == ["a", "b"] + ["a", "b"] * 3  # warm-up, then rounds over every call
+    assert t["a"][0] == 7 and t["b"][0] == 8  # the last round's results
+    assert all(len(t[k][1]["cpu_runs"]) == len(t[k][1]["wall_runs"]) == 3 for k in "ab")
+    assert t["a"][1]["cpu_s"] == min(t["a"][1]["cpu_runs"]) and t["b"][1]["wall_s"] == min(t["b"][1]["wall_runs"])
+    X._timed({0: lambda: calls.append(1)}, 2, warmup=False)
+    assert len(calls) == 10
 
 
 def test_clock_counts_cpu_work_not_waiting():

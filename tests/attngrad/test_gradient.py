@@ -64,6 +64,13 @@ def test_fast_gradient_with_nonidentity_X_and_Y():
     assert G.rel_err(G.fast_grad(X, inst.A1, inst.A2, inst.A3, Y, inst.E, 12), exact) < 1e-9
 
 
+@pytest.mark.parametrize("block_rows", [1, 7, 64, 200])
+def test_streaming_rows_in_blocks_gives_the_same_gradient(block_rows):
+    inst = _inst(n=200, d=4, B=0.7, family="gaussian")
+    whole = G.fast_grad(*inst.args(), 4)
+    assert torch.allclose(G.fast_grad(*inst.args(), 4, block_rows=block_rows), whole, rtol=1e-12, atol=0)
+
+
 def test_taylor_degree_from_the_remainder_bound():
     # g=2: e^0.25 0.25^3/3! = 3.3e-3 > 1e-3; g=3: e^0.25 0.25^4/4! = 2.1e-4
     assert G.taylor_degree(0.25, 1e-3) == 3

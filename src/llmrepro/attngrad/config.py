@@ -15,6 +15,13 @@ Poly = Literal["taylor", "chebyshev"]
 
 class Runtime(Section):
     ns: list[int] = Field(min_length=2)
+    # Larger n at which only the fast gradient is timed: its slope is fitted where its working set
+    # is out of cache too, not across this CPU's cache sizes (exact at such n would take minutes).
+    fast_ns: list[int] = []
+    # Both gradients stream rows in blocks of at most this many elements per n-wide (exact) or
+    # rank-wide (fast) intermediate, so the working set does not grow with n; None: exact in
+    # 2048-row blocks and fast all at once, as suits a GPU.
+    block_elems: int | None = Field(None, ge=1)
     d: int = Field(8, ge=1, le=64)
     B: float = Field(0.5, gt=0, le=10)
     eps: float = Field(1e-3, gt=0, lt=1)  # the Taylor degree is chosen a priori for this error at |s| <= B^2

@@ -4,7 +4,6 @@ and where real LLM heads sit in the scaling variable c = B^2 / ln n."""
 from __future__ import annotations
 
 import math
-import statistics
 import time
 from typing import Any
 
@@ -34,20 +33,28 @@ class Clock:
         return time.process_time() - self.cpu, time.perf_counter() - self.wall
 
 
-def _timed(fn, repeats: int, warmup: bool = True) -> tuple[Any, dict[str, Any]]:
-    """Median CPU and wall time of `repeats` calls, after one untimed warm-up call
-    (first-call allocations and lazy initialisation would otherwise land in the first repeat)."""
+def _timed(fns: dict[Any, Any], repeats: int, warmup: bool = True) -> dict[Any, tuple[Any, dict[str, Any]]]:
+    """Per call: its result and the least CPU and wall time of `repeats` runs.
+
+    Every call runs once untimed first (first-call allocations and lazy initialisation would
+    otherwise land in the first repeat). The repeats go round-robin over the calls, so a slow
+    spell of a shared host hits every call alike instead of one n; noise only ever adds time,
+    so the least is the best estimate of the cost (as timeit advises). Medians of three, taken
+    one n after the other, moved a slope by 0.4 between two runs on one machine."""
     if warmup:
-        fn()
-    cpu, wall, out = [], [], None
+        for fn in fns.values():
+            fn()
+    runs: dict[Any, dict[str, list[float]]] = {k: {"cpu": [], "wall": []} for k in fns}
+    out: dict[Any, Any] = {}
     for _ in range(repeats):
-        clock = Clock()
-        out = fn()
-        c, w = clock.read()
-        cpu.append(c)
-        wall.append(w)
-    return out, {"cpu_s": statistics.median(cpu), "wall_s": statistics.median(wall), "cpu_runs": cpu,
-                 "wall_runs": wall}
+        for k, fn in fns.items():
+            clock = Clock()
+            out[k] = fn()
+            c, w = clock.read()
+            runs[k]["cpu"].append(c)
+            runs[k]["wall"].append(w)
+    return {k: (out[k], {"cpu_s": min(r["cpu"]), "wall_s": min(r["wall"]), "cpu_runs": r["cpu"],
+                         "wall_runs": r["wall"]}) for k, r in runs.items()}
 
 
 def crossover(rows: list[dict], key: str = "cpu_s") -> int | None:
@@ -66,29 +73,44 @@ def loglog_slope(rows: list[dict], kind: str, n_from: int, key: str = "cpu_s") -
 def runtime(cfg, seed: int, device: str = "cpu", progress=None) -> dict[str, Any]:
     """(a) Exact O(n^2 d) against fast O(n k d^2) over n, at a fixed small B."""
     degree = G.taylor_degree(cfg.B**2, cfg.eps)
-    rows = []
+    width = max(G.rank(cfg.d, degree), cfg.d * cfg.d)  # the fast gradient's widest n-row intermediate
+
+    def exact(inst, n):
+        return G.exact_grad(*inst.args(), **({"block": max(1, cfg.block_elems // n)} if cfg.block_elems else {}))
+
+    def fast(inst):
+        return G.fast_grad(*inst.args(), degree, block_rows=cfg.block_elems and max(1, cfg.block_elems // width))
+
     ns = list(cfg.ns)
-    for n in progress(ns, desc="runtime") if progress else ns:
-        inst = make(cfg.family, n, cfg.d, cfg.B, seed, device)
-        exact, t_exact = _timed(lambda: G.exact_grad(*inst.args()), cfg.repeats)
-        fast, t_fast = _timed(lambda: G.fast_grad(*inst.args(), degree), cfg.repeats)
-        rows.append({"n": n, "exact": t_exact, "fast": t_fast, "rel_err": G.rel_err(fast, exact)})
+    insts = {n: make(cfg.family, n, cfg.d, cfg.B, seed, device) for n in dict.fromkeys([*ns, *cfg.fast_ns])}
+    calls = {**{("exact", n): (lambda n=n: exact(insts[n], n)) for n in ns},
+             **{("fast", n): (lambda n=n: fast(insts[n])) for n in insts}}
+    timed = _timed(calls, cfg.repeats)
+    rows = [{"n": n, "exact": timed["exact", n][1], "fast": timed["fast", n][1],
+             "rel_err": G.rel_err(timed["fast", n][0], timed["exact", n][0])} for n in ns]
+    fast_rows = [{"n": n, "fast": timed["fast", n][1]} for n in cfg.fast_ns if n not in ns]
     cross = crossover(rows)
-    # The performance target: one large n, exact once and without its own warm-up (it is the
-    # slow side, and the sweep above has already warmed the same code at n/2).
-    inst = make(cfg.family, cfg.target_n, cfg.d, cfg.B, seed, device)
-    exact, t_exact = _timed(lambda: G.exact_grad(*inst.args()), 1, warmup=False)
-    fast, t_fast = _timed(lambda: G.fast_grad(*inst.args(), degree), cfg.repeats)
+    if cfg.target_n in ns:
+        row = rows[ns.index(cfg.target_n)]
+        t_exact, t_fast, err = row["exact"], row["fast"], row["rel_err"]
+    else:
+        # Exact once and without its own warm-up: it is the slow side, and the sweep above has
+        # already warmed the same code.
+        inst = make(cfg.family, cfg.target_n, cfg.d, cfg.B, seed, device)
+        g_exact, t_exact = _timed({0: lambda: exact(inst, cfg.target_n)}, 1, warmup=False)[0]
+        g_fast, t_fast = _timed({0: lambda: fast(inst)}, cfg.repeats)[0]
+        err = G.rel_err(g_fast, g_exact)
     target = {"n": cfg.target_n, "exact_s": t_exact["wall_s"], "fast_s": t_fast["wall_s"],
               "speedup": t_exact["wall_s"] / t_fast["wall_s"], "exact_cpu_s": t_exact["cpu_s"],
               "fast_cpu_s": t_fast["cpu_s"], "speedup_cpu": t_exact["cpu_s"] / t_fast["cpu_s"],
-              "max_rel_err": G.rel_err(fast, exact), "target": cfg.target_speedup}
+              "max_rel_err": err, "target": cfg.target_speedup}
+    timed_fast = rows + fast_rows
     return {"degree": degree, "rank": G.rank(cfg.d, degree), "d": cfg.d, "B": cfg.B, "family": cfg.family,
-            "c_max": cfg.B**2 / math.log(min(ns)), "rows": rows,
+            "c_max": cfg.B**2 / math.log(min(ns)), "rows": rows, "fast_rows": fast_rows,
             "slope_exact": loglog_slope(rows, "exact", cfg.slope_from),
-            "slope_fast": loglog_slope(rows, "fast", cfg.slope_from), "crossover_n": cross,
+            "slope_fast": loglog_slope(timed_fast, "fast", cfg.slope_from), "crossover_n": cross,
             "slope_exact_wall": loglog_slope(rows, "exact", cfg.slope_from, "wall_s"),
-            "slope_fast_wall": loglog_slope(rows, "fast", cfg.slope_from, "wall_s"),
+            "slope_fast_wall": loglog_slope(timed_fast, "fast", cfg.slope_from, "wall_s"),
             "crossover_n_wall": crossover(rows, "wall_s"),
             "max_rel_err": max(r["rel_err"] for r in rows), "fast_wins_from_crossover": cross is not None,
             "performance_target": target}

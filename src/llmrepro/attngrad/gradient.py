@@ -82,26 +82,29 @@ def poly_coeffs(degree: int, poly: str = "taylor", radius: float = 1.0) -> np.nd
     raise ValueError(f"poly {poly!r} is not one of: taylor, chebyshev")
 
 
-def features(Qm, Km, degree: int, coeffs: np.ndarray):
-    """U, V with (U V^T)_ij = P(<Q_i, K_j> / d): symmetric monomial features.
+def monomial_features(M, degree: int, coeffs: np.ndarray, signed: bool):
+    """One side of the factorisation (U V^T)_ij = P(<Q_i, K_j> / d): symmetric monomial features.
 
     <q,k>^k / d^k = sum over multisets m of size k of k!/prod(m!) prod q^m prod k^m / d^k,
     so a monomial gets weight c_k k!/(prod(m!) d^k), split as sqrt over both sides
-    (the sign of a negative c_k goes to U).
+    (the sign of a negative c_k goes to the `signed` side, U).
     """
-    n, d = Qm.shape
-    like = {"dtype": Qm.dtype, "device": Qm.device}
+    n, d = M.shape
+    like = {"dtype": M.dtype, "device": M.device}
     w0 = coeffs[0]
-    pq, pk = torch.ones(n, 1, **like), torch.ones(Km.shape[0], 1, **like)
-    us, vs = [pq * math.copysign(math.sqrt(abs(w0)), w0)], [pk * math.sqrt(abs(w0))]
+    p = torch.ones(n, 1, **like)
+    out = [p * (math.copysign(math.sqrt(abs(w0)), w0) if signed else math.sqrt(abs(w0)))]
     for k, (parent, last, inv_fact) in enumerate(_monomials(d, degree), start=1):
-        pq = pq[:, parent] * Qm[:, last]
-        pk = pk[:, parent] * Km[:, last]
+        p = p[:, parent] * M[:, last]
         w = coeffs[k] * math.factorial(k) * inv_fact / d**k
         sw = torch.as_tensor(np.sqrt(np.abs(w)), **like)
-        us.append(pq * (sw * torch.as_tensor(np.sign(w), **like)))
-        vs.append(pk * sw)
-    return torch.cat(us, dim=1), torch.cat(vs, dim=1)
+        out.append(p * (sw * torch.as_tensor(np.sign(w), **like)) if signed else p * sw)
+    return torch.cat(out, dim=1)
+
+
+def features(Qm, Km, degree: int, coeffs: np.ndarray):
+    """U, V with (U V^T)_ij = P(<Q_i, K_j> / d)."""
+    return monomial_features(Qm, degree, coeffs, True), monomial_features(Km, degree, coeffs, False)
 
 
 def exponent_radius(Q, K) -> float:
@@ -109,8 +112,14 @@ def exponent_radius(Q, K) -> float:
     return float(Q.norm(dim=1).max() * K.norm(dim=1).max()) / Q.shape[1]
 
 
-def fast_grad(X, A1, A2, A3, Y, E, degree: int, poly: str = "taylor", radius: float | None = None):
+def fast_grad(X, A1, A2, A3, Y, E, degree: int, poly: str = "taylor", radius: float | None = None,
+              block_rows: int | None = None):
     """dL/dX through a rank-C(d+g, g) factorisation; O(n k d^2), no n x n matrix.
+
+    Rows are streamed in blocks of `block_rows` (all at once when None): every n x k and
+    n x d^2 intermediate then stays block-sized, so on a CPU the cost per row does not change
+    with n as the working set outgrows the caches. The K side is reduced first (sum of V,
+    V^T h, W2^T V, V^T A2), then the Q side against it.
 
     A polynomial that is not positive on the exponents can give a row normaliser
     sum_j P(s_ij) <= 0; the softmax it stands for then does not exist, and the
@@ -120,24 +129,34 @@ def fast_grad(X, A1, A2, A3, Y, E, degree: int, poly: str = "taylor", radius: fl
     Q = A1 @ X
     if radius is None:
         radius = exponent_radius(Q, A2)
-    U, V = features(Q, A2, degree, poly_coeffs(degree, poly, radius))
-    h = A3 @ Y
-    den = U @ V.sum(dim=0)
-    if not bool((den > 0).all()):
-        return torch.full((d, d), math.nan, dtype=A1.dtype, device=A1.device)
-    U1 = U / den.unsqueeze(1)  # f ~ U1 V^T: the row normalisation folded into U
-    M = V.T @ h  # k x d
-    c = U1 @ M - E
-    r = ((U1 @ M) * c).sum(dim=1)  # r_j = <f_j, q_j> = U1_j (V^T h) c_j^T
-    # A1^T (f o q) A2 = sum_{a,b} (A1^T (U1_a o c_b)) ((V_a o h_b)^T A2): contract the
-    # row-wise Kronecker products over rows, through n x d^2 intermediates.
-    W1 = (A1.unsqueeze(2) * c.unsqueeze(1)).reshape(n, d * d)  # (x, b)
-    W2 = (A2.unsqueeze(2) * h.unsqueeze(1)).reshape(n, d * d)  # (y, b)
-    T1 = (W1.T @ U1).reshape(d, d, -1)  # x, b, a
-    T2 = (W2.T @ V).reshape(d, d, -1)  # y, b, a
-    term1 = torch.einsum("xba,yba->xy", T1, T2)
-    term2 = (A1.T @ (r.unsqueeze(1) * U1)) @ (V.T @ A2)
-    return (term1 - term2) / d
+    coeffs = poly_coeffs(degree, poly, radius)
+    blocks = [slice(i, i + (block_rows or n)) for i in range(0, n, block_rows or n)]
+    k = rank(d, degree)
+    zeros = lambda *shape: torch.zeros(*shape, dtype=A1.dtype, device=A1.device)  # noqa: E731
+    v_sum, M, T2, VA2 = zeros(k), zeros(k, d), zeros(d * d, k), zeros(k, A2.shape[1])
+    for b in blocks:
+        V = monomial_features(A2[b], degree, coeffs, signed=False)
+        h = A3[b] @ Y
+        v_sum += V.sum(dim=0)
+        M += V.T @ h  # k x d
+        T2 += (A2[b].unsqueeze(2) * h.unsqueeze(1)).reshape(-1, d * d).T @ V  # (y, b), a
+        VA2 += V.T @ A2[b]
+    T1, S = zeros(d * d, k), zeros(d, k)
+    for b in blocks:
+        U = monomial_features(Q[b], degree, coeffs, signed=True)
+        den = U @ v_sum
+        if not bool((den > 0).all()):
+            return torch.full((d, d), math.nan, dtype=A1.dtype, device=A1.device)
+        U1 = U / den.unsqueeze(1)  # f ~ U1 V^T: the row normalisation folded into U
+        fq = U1 @ M
+        c = fq - E[b]
+        r = (fq * c).sum(dim=1)  # r_j = <f_j, q_j> = U1_j (V^T h) c_j^T
+        # A1^T (f o q) A2 = sum_{a,b} (A1^T (U1_a o c_b)) ((V_a o h_b)^T A2): contract the
+        # row-wise Kronecker products over rows, through block x d^2 intermediates.
+        T1 += (A1[b].unsqueeze(2) * c.unsqueeze(1)).reshape(-1, d * d).T @ U1  # (x, b), a
+        S += A1[b].T @ (r.unsqueeze(1) * U1)
+    term1 = torch.einsum("xba,yba->xy", T1.reshape(d, d, -1), T2.reshape(d, d, -1))
+    return (term1 - S @ VA2) / d
 
 
 def rel_err(approx, exact) -> float:

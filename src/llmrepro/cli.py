@@ -121,7 +121,7 @@ def _provenance_stamps(root: Path, reg) -> dict[str, float | None]:
             for s in reg}
 
 
-def _snakemake(root: Path, reg, stages: list[str], args, extra: list[str], target: str | None,
+def _snakemake(root: Path, reg, stages: list[str], args, extra: list[str], targets: list[str],
                env: dict[str, str]) -> int:
     """Snakemake sees only file times; DVC is the source of truth. So: force what `dvc status`
     calls stale, run, then record for DVC exactly the stages Snakemake ran, after checking that
@@ -132,7 +132,7 @@ def _snakemake(root: Path, reg, stages: list[str], args, extra: list[str], targe
         if rc != 0:
             return rc
         stale.remove(PARAMS_CHECK)
-    cmd = ["snakemake", "-c", str(args.cores), *([target] if target else []),
+    cmd = ["snakemake", "-c", str(args.cores), *targets,
            *(["--forcerun", *stale] if stale else []), *extra]
     print("+", " ".join(cmd), file=sys.stderr)
     before = _provenance_stamps(root, reg)
@@ -152,10 +152,10 @@ def _snakemake(root: Path, reg, stages: list[str], args, extra: list[str], targe
     return subprocess.call(["dvc", "commit", "-f", "-q", *ran], cwd=root, env=env)
 
 
-def _engine(root: Path, reg, stages: list[str], args, extra: list[str], snake_target: str | None = None) -> int:
+def _engine(root: Path, reg, stages: list[str], args, extra: list[str], snake_targets: list[str] = ()) -> int:
     env = tool_env(root)
     if args.engine == "snakemake":
-        return _snakemake(root, reg, stages, args, extra, snake_target, env)
+        return _snakemake(root, reg, stages, args, extra, list(snake_targets), env)
     cmd = ["dvc", "repro", *stages, *extra]
     print("+", " ".join(cmd), file=sys.stderr)
     return subprocess.call(cmd, cwd=root, env=env)
@@ -164,10 +164,10 @@ def _engine(root: Path, reg, stages: list[str], args, extra: list[str], snake_ta
 def cmd_run(args, extra: list[str]) -> int:
     root = _root(args)
     reg = _registry(root)  # bad params fail here, before any compute
-    own = [s.name for s in reg.paper(args.paper)]
-    if args.engine == "snakemake":  # Snakemake builds the upstream too
+    own = [s.name for p in dict.fromkeys(args.papers) for s in reg.paper(p)]  # an unknown id fails, listing them
+    if args.engine == "snakemake":  # Snakemake builds the upstream too; one run, so papers' jobs interleave
         return _engine(root, reg, [s.name for s in reg if s.name in reg.ancestors(own)], args, extra,
-                       f"{args.paper}_all")
+                       [f"{p}_all" for p in dict.fromkeys(args.papers)])
     return _engine(root, reg, own, args, extra)
 
 
@@ -255,10 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("dvc-yaml", help="regenerate dvc.yaml from the registry")
     p.add_argument("--check", action="store_true", help="only check that it is in sync")
     sub.add_parser("check", help="validate params.yaml, the registry and dvc.yaml")
-    for name, helptext in (("run", "run one paper's stages (and what they need)"), ("repro", "run every stage")):
+    for name, helptext in (("run", "run papers' stages (and what they need)"), ("repro", "run every stage")):
         p = sub.add_parser(name, help=helptext)
         if name == "run":
-            p.add_argument("paper", metavar="ID", help=f"one of {ids}")
+            p.add_argument("papers", nargs="+", metavar="ID", help=f"one or more of {ids}")
         p.add_argument("--engine", choices=("dvc", "snakemake"), default="dvc",
                        help="dvc repro (sequential; the default) or snakemake (parallel, clusters)")
         p.add_argument("-c", "--cores", type=int, default=2, help="Snakemake cores")

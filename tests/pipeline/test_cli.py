@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from llmrepro.pipeline.registry import load_registry
+
 from conftest import ROOT, copy_project, run
 
 
@@ -69,9 +71,25 @@ def test_engine_args_after_the_separator_reach_the_engine_without_it(monkeypatch
     from llmrepro import cli as C
 
     seen = {}
-    monkeypatch.setattr(C, "cmd_run", lambda args, extra: seen.setdefault("extra", extra) and 0)
+    monkeypatch.setattr(C, "cmd_run", lambda args, extra: seen.update(papers=args.papers, extra=extra) or 0)
     C.main(["run", "attngrad", "--engine", "snakemake", "--", "--profile", "profiles/slurm", "--jobs", "2"])
-    assert seen["extra"] == ["--profile", "profiles/slurm", "--jobs", "2"]
+    assert seen == {"papers": ["attngrad"], "extra": ["--profile", "profiles/slurm", "--jobs", "2"]}
+    C.main(["run", "facts", "freq", "--engine", "snakemake", "--", "--jobs", "2"])
+    assert seen == {"papers": ["facts", "freq"], "extra": ["--jobs", "2"]}
+
+
+def test_run_of_several_papers_is_one_engine_call_over_their_stages(monkeypatch):
+    from llmrepro import cli as C
+
+    calls = []
+    monkeypatch.setattr(C, "_engine", lambda root, reg, stages, args, extra, targets=(): calls.append(
+        (set(stages), list(targets))) or 0)
+    reg = load_registry(ROOT)
+    C.main(["run", "facts", "freq", "facts"])
+    C.main(["run", "facts", "freq", "--engine", "snakemake"])
+    own = {s.name for p in ("facts", "freq") for s in reg.paper(p)}
+    assert calls[0] == (own, [])
+    assert calls[1] == (reg.ancestors(own), ["facts_all", "freq_all"])  # the upstream too, for Snakemake
 
 
 def test_dvc_yaml_drops_lock_entries_of_stages_that_left_the_registry(tmp_path):

@@ -37,14 +37,13 @@ def test_two_papers_go_through_sbatch_and_match_dvc(cluster, smoke_build, tmp_pa
     ws = copy_project(tmp_path)
     reg = load_registry(ws)
     env = offline_env(mirror)
-    for paper in PAPERS:
-        # the user's profile, with a local override for this one-node cluster
-        r = run(["timeout", "-s", "INT", "-k", "30", "900", sys.executable, "-m", "llmrepro.cli", "run", paper,
-                 "--engine", "snakemake", "-c", "2", "--", "--profile", "profiles/slurm", "--jobs", "2",
-                 "--default-resources", "slurm_partition=debug", "slurm_account=", "runtime=30",
-                 "--slurm-init-seconds-before-status-checks", "2"], ws, check=False, **env)
-        assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
-        assert "recording" in r.stderr  # llmrepro recorded the run for DVC
+    # both papers in one run, with the user's profile and a local override for this one-node cluster
+    r = run(["timeout", "-s", "INT", "-k", "30", "900", sys.executable, "-m", "llmrepro.cli", "run", *PAPERS,
+             "--engine", "snakemake", "-c", "2", "--", "--profile", "profiles/slurm", "--jobs", "2",
+             "--default-resources", "slurm_partition=debug", "slurm_account=", "runtime=30",
+             "--slurm-init-seconds-before-status-checks", "2"], ws, check=False, **env)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+    assert "recording" in r.stderr  # llmrepro recorded the run for DVC
 
     jobcomp = Path(cluster, "log", "jobcomp.txt").read_text()
     stages = [s for s in reg if s.paper in PAPERS]

@@ -107,12 +107,41 @@ def results_snapshot(ws: Path) -> dict[str, object]:
 
 
 @pytest.fixture(scope="session")
-def smoke_build(tmp_path_factory, mirror):
-    """A smoke workspace after one full `dvc repro`, and a snapshot of its results taken
-    before any test touches it. Tests that change the workspace must restore what they change."""
+def smoke_builds(tmp_path_factory, mirror):
+    """Two smoke workspaces built from scratch at the same time: one by `dvc repro` (the session's
+    build, see smoke_build) and one by `snakemake -c2` under another PYTHONHASHSEED, in the
+    background (see snakemake_build). A smoke stage is mostly interpreter start-up and imports,
+    so the two share two cores well; declared timing fields are outside every comparison."""
     import time
 
-    ws = copy_project(tmp_path_factory.mktemp("ws"))
-    t0 = time.perf_counter()
-    r = run(["dvc", "repro"], ws, **offline_env(mirror))
-    return ws, r.stdout + r.stderr, time.perf_counter() - t0, results_snapshot(ws)
+    other = copy_project(tmp_path_factory.mktemp("ws-snakemake"))
+    log = other / "logs" / "snakemake-build.log"
+    log.parent.mkdir(exist_ok=True)
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(["snakemake", "-c2"], cwd=other, stdout=fh, stderr=subprocess.STDOUT,
+                                env=tool_env({"PYTHONHASHSEED": "12345", **offline_env(mirror)}))
+    try:
+        ws = copy_project(tmp_path_factory.mktemp("ws"))
+        t0 = time.perf_counter()
+        r = run(["dvc", "repro"], ws, **offline_env(mirror))
+        yield (ws, r.stdout + r.stderr, time.perf_counter() - t0, results_snapshot(ws)), (proc, other, log)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def smoke_build(smoke_builds):
+    """A smoke workspace after one full `dvc repro`, and a snapshot of its results taken
+    before any test touches it. Tests that change the workspace must restore what they change."""
+    return smoke_builds[0]
+
+
+@pytest.fixture(scope="session")
+def snakemake_build(smoke_builds) -> Path:
+    """The second smoke workspace, built by `snakemake -c2` alongside the session's `dvc repro`."""
+    proc, ws, log = smoke_builds[1]
+    rc = proc.wait(timeout=1800)
+    assert rc == 0, f"snakemake -c2 failed ({rc}):\n{log.read_text()[-4000:]}"
+    return ws

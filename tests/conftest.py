@@ -139,9 +139,10 @@ def smoke_build(smoke_builds):
 
 
 @pytest.fixture(scope="session")
-def snakemake_build(smoke_builds) -> Path:
-    """The second smoke workspace, built by `snakemake -c2` alongside the session's `dvc repro`."""
+def snakemake_build(smoke_builds) -> tuple[Path, dict[str, object]]:
+    """The second smoke workspace, built by `snakemake -c2` alongside the session's `dvc repro`,
+    and a snapshot of its results taken before any test touches it."""
     proc, ws, log = smoke_builds[1]
     rc = proc.wait(timeout=1800)
     assert rc == 0, f"snakemake -c2 failed ({rc}):\n{log.read_text()[-4000:]}"
-    return ws
+    return ws, results_snapshot(ws)

@@ -176,30 +176,31 @@ def test_killed_stage_keeps_its_previous_result_and_recovers(built, mirror):
     run(["dvc", "repro"], ws, **offline_env(mirror))
 
 
-def test_snakemake_plans_runs_and_reruns_exactly_the_closure(tmp_path, mirror):
-    ws = copy_project(tmp_path)
-    reg = load_registry(ws)
+def test_snakemake_plans_runs_and_reruns_exactly_the_closure(tmp_path, mirror, snakemake_build):
+    fresh = copy_project(tmp_path)
+    reg = load_registry(fresh)
     env = offline_env(mirror)
 
-    def planned(*args) -> set[str]:
+    def planned(ws: Path, *args) -> set[str]:
         out = run(["snakemake", "-n", *args], ws, **env).stdout
         return set(re.findall(r"^rule ([a-z0-9_]+):", out, flags=re.M)) - {"all"} - {f"{p}_all" for p in reg.papers()}
 
-    assert planned() == {s.name for s in reg}
+    assert planned(fresh) == {s.name for s in reg}
     # the SLURM profile plans the same jobs, with the registry's resources
-    slurm = run(["snakemake", "-n", "--profile", "profiles/slurm"], ws, **env).stdout
+    slurm = run(["snakemake", "-n", "--profile", "profiles/slurm"], fresh, **env).stdout
     assert set(re.findall(r"^rule ([a-z0-9_]+):", slurm, flags=re.M)) - {"all"} - {
         f"{p}_all" for p in reg.papers()} == {s.name for s in reg}
     assert "slurm_partition=gpu" in slurm and "runtime=60" in slurm
+    # the session's workspace that `snakemake -c2` built from scratch (its results are snapshotted already)
+    ws = snakemake_build[0]
     common = {s.name for s in reg.paper("common")}
-    run(["snakemake", "-c2", "common_all"], ws, **env)
     for s in reg.paper("common"):  # each rule ran its own command (snakemake#2832)
         assert io.read_json(ws / s.provenance)["stage"] == s.name
         assert io.read_json(ws / s.provenance)["engine"] == "snakemake"
-    assert planned("common_all") == set()
+    assert planned(ws, "common_all") == set()
     _set_param(ws, "common.eval.max_windows", 3)
     # and `report_params`, which checks the whole of params.yaml on any change
-    assert planned("common_all") == (reg.downstream(["common_smollm2_ppl"]) & common) | {PARAMS_CHECK}
+    assert planned(ws, "common_all") == (reg.downstream(["common_smollm2_ppl"]) & common) | {PARAMS_CHECK}
     run(["snakemake", "-c2", "common_all"], ws, **env)
     # record Snakemake's results for DVC: DVC then agrees they are up to date
     run(["dvc", "commit", "-f", "-q", *sorted(common)], ws)

@@ -158,7 +158,7 @@ def test_snakemake_reruns_what_dvc_calls_stale_and_records_only_what_it_ran(work
     for k, v in offline_env(mirror).items():
         monkeypatch.setenv(k, v)
     reg = load_registry(workspace)
-    rc = _snakemake(workspace, reg, CHEAP, argparse.Namespace(cores=1), [], "attngrad_training",
+    rc = _snakemake(workspace, reg, CHEAP, argparse.Namespace(cores=1), [], ["attngrad_training"],
                     tool_env(workspace))
     err = capsys.readouterr().err
     assert rc == 0, err[-2000:]
@@ -184,8 +184,8 @@ def test_snakemake_results_are_not_recorded_over_a_corrupted_input(workspace, mi
     try:
         _edit(workspace, _set("attngrad.training.steps", 4))
         reg = load_registry(workspace)
-        rc = _snakemake(workspace, reg, ["attngrad_training"], argparse.Namespace(cores=1), [], "attngrad_training",
-                        tool_env(workspace))
+        rc = _snakemake(workspace, reg, ["attngrad_training"], argparse.Namespace(cores=1), [],
+                        ["attngrad_training"], tool_env(workspace))
         assert rc == 0  # the stage it ran has clean inputs; the corrupted file is another stage's
         lock = run(["dvc", "status", "--json", "attngrad_error_vs_b"], workspace).stdout
         assert "attngrad_error_vs_b" in json.loads(lock)  # DVC still sees the corruption: nothing recorded it

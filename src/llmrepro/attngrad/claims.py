@@ -82,8 +82,9 @@ CHANGES = (
                 "The +-B instances have at most 2^d distinct rows; the inputs changed, the checks did not. Wall time "
                 "on a shared machine measures the neighbours too (the exact slope read 2.50 at load 11 in a first "
                 "rerun): the checks read process CPU time now.", BEFORE),
-    ClaimChange("C1", "same four checks; two threads, medians of three repeats taken one n after the other, slopes "
-                      "over n = 1024-8192, the n x n matrix in 2048-row blocks and the fast gradient on all rows at once",
+    ClaimChange("C1", "same four checks; two threads, medians of three repeats taken one n after the other, "
+                      "slopes over n = 1024-8192, the n x n matrix in 2048-row blocks and the fast gradient on all "
+                      "rows at once",
                 "reproduced here; CI's CPU (stop 23) recomputed it as not reproduced",
                 "here: slopes 2.189 / 1.257 (wall 1.975 / 1.126), crossover n = 512, max error 6.4e-07; which check "
                 "failed on CI is not in the part of its output on record",

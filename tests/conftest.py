@@ -111,15 +111,17 @@ def smoke_builds(tmp_path_factory, mirror):
     """Two smoke workspaces built from scratch at the same time: one by `dvc repro` (the session's
     build, see smoke_build) and one by `snakemake -c2` under another PYTHONHASHSEED, in the
     background (see snakemake_build). A smoke stage is mostly interpreter start-up and imports,
-    so the two share two cores well; declared timing fields are outside every comparison."""
+    so the two share two cores well, and `--max-threads 1` lets Snakemake run two stages at once
+    (each still sets its own declared torch threads); declared timing fields are outside every
+    comparison."""
     import time
 
     other = copy_project(tmp_path_factory.mktemp("ws-snakemake"))
     log = other / "logs" / "snakemake-build.log"
     log.parent.mkdir(exist_ok=True)
     with open(log, "w") as fh:
-        proc = subprocess.Popen(["snakemake", "-c2"], cwd=other, stdout=fh, stderr=subprocess.STDOUT,
-                                env=tool_env({"PYTHONHASHSEED": "12345", **offline_env(mirror)}))
+        proc = subprocess.Popen(["snakemake", "-c2", "--max-threads", "1"], cwd=other, stdout=fh,
+                                stderr=subprocess.STDOUT, env=tool_env({"PYTHONHASHSEED": "12345", **offline_env(mirror)}))
     try:
         ws = copy_project(tmp_path_factory.mktemp("ws"))
         t0 = time.perf_counter()

@@ -92,18 +92,29 @@ def test_runtime_crossover_on_a_tiny_grid():
 
 
 def test_runtime_stage_on_a_tiny_grid():
-    cfg = NS(ns=[32, 64], fast_ns=[128, 256], block_elems=1000, d=3, B=0.5, eps=1e-3, family="uniform", repeats=2, slope_from=64,
-             target_n=64, target_speedup=1.0)
+    cfg = NS(ns=[32, 64], fast_ns=[128, 256], block_elems=1000, d=3, B=0.5, eps=1e-3, family="uniform", repeats=2,
+             slope_from=64, target_n=64, target_speedup=1.0)
     r = X.runtime(cfg, 0)
     assert [row["n"] for row in r["rows"]] == [32, 64]
     assert all(len(row[k]["cpu_runs"]) == len(row[k]["wall_runs"]) == 2 for row in r["rows"] for k in ("exact", "fast"))
     assert r["max_rel_err"] < 1e-2 and r["fast_wins_from_crossover"] == (r["crossover_n"] is not None)
     # fast-only sizes extend the fast slope's fit (n >= 64: three points), never the exact one's (one point)
     assert [(row["n"], set(row)) for row in r["fast_rows"]] == [(128, {"n", "fast"}), (256, {"n", "fast"})]
-    assert r["slope_fast"]["value"] == pytest.approx(X.loglog_slope(r["rows"][1:] + r["fast_rows"], "fast", 64)["value"])
+    fit = X.loglog_slope(r["rows"][1:] + r["fast_rows"], "fast", 64)["value"]
+    assert r["slope_fast"]["value"] == pytest.approx(fit)
     assert r["slope_exact"]["value"] is None
     # a target size inside the sweep reuses its row instead of timing it again
     assert r["performance_target"]["exact_cpu_s"] == r["rows"][1]["exact"]["cpu_s"]
+
+
+def test_runtime_config_needs_its_target_inside_the_sweep():
+    from pydantic import ValidationError
+
+    from llmrepro.attngrad.config import Runtime
+
+    Runtime(ns=[64, 128], target_n=128)
+    with pytest.raises(ValidationError, match=r"target_n=512 must be one of ns=\[64, 128\]"):
+        Runtime(ns=[64, 128], target_n=512)
 
 
 def test_timer_warms_up_once_goes_round_robin_and_takes_the_least():

@@ -8,7 +8,6 @@ import pytest
 
 from llmrepro.pipeline import params as P
 from llmrepro.pipeline.registry import load_registry
-from llmrepro.pipeline.stage import RegistryError
 
 from conftest import ROOT, copy_project, run
 
@@ -61,18 +60,3 @@ def test_slurm_profile_plans_the_full_scale_dag_with_its_resources(tmp_path):
     block = out.split("rule cherryq_qat:")[1].split("\n\n")[0]
     assert "gpu=8" in block and "runtime=2880" in block and "slurm_partition=gpu" in block
 
-
-def test_a_paper_wide_override_reaches_every_step_and_a_steps_own_wins():
-    smoke = P.render_scale(ROOT, "smoke")
-    smoke["attngrad"]["resources"] = {"*": {"threads": 1}, "runtime": {"mem_mb": 99}, "training": {"threads": 2}}
-    typed = P.validate(smoke)
-    reg = load_registry(ROOT, smoke)
-    res = {s.step: P.resource_overrides(typed, s.paper, s.step, s.resources) for s in reg.paper("attngrad")}
-    assert res["runtime"].threads == 1 and res["runtime"].mem_mb == 99  # "*" and the step's own, merged
-    assert res["training"].threads == 2 and res["figures"].threads == 1
-    heads = next(s for s in reg if s.name == "attngrad_heads")
-    assert res["heads"].threads == 1 and heads.resources.threads == 2  # the stage's own torch threads stay
-    smoke["attngrad"]["resources"] = {"runtme": {"threads": 1}}
-    with pytest.raises(RegistryError, match=r'attngrad.resources.runtme: no stage attngrad_runtme; steps of '
-                                            r'attngrad: .*runtime.* \(or "\*", every step\)'):
-        load_registry(ROOT, smoke)

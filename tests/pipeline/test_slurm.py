@@ -40,6 +40,7 @@ def test_two_papers_go_through_sbatch_and_match_dvc(cluster, smoke_build, tmp_pa
     # both papers in one run, with the user's profile and a local override for this one-node cluster
     r = run(["timeout", "-s", "INT", "-k", "30", "900", sys.executable, "-m", "llmrepro.cli", "run", *PAPERS,
              "--engine", "snakemake", "-c", "2", "--", "--profile", "profiles/slurm", "--jobs", "2",
+             "--max-threads", "1",  # smoke stages are start-up and imports: two one-CPU jobs at once
              "--default-resources", "slurm_partition=debug", "slurm_account=", "runtime=30",
              "--slurm-init-seconds-before-status-checks", "2"], ws, check=False, **env)
     assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]

@@ -28,8 +28,14 @@ class Runtime(Section):
     family: Family = "uniform"
     repeats: int = Field(3, ge=1, le=100)
     slope_from: int = Field(1024, ge=1)
-    target_n: int = Field(16384, ge=4, le=1 << 20)
+    target_n: int = Field(16384, ge=4, le=1 << 20)  # one of ns: the speed-up is read off that row
     target_speedup: float = Field(20.0, gt=0)
+
+    @model_validator(mode="after")
+    def _target_in_sweep(self):
+        if self.target_n not in self.ns:
+            raise ValueError(f"target_n={self.target_n} must be one of ns={self.ns}")
+        return self
 
 
 class ErrorVsB(Section):

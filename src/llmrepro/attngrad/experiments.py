@@ -75,35 +75,28 @@ def runtime(cfg, seed: int, device: str = "cpu", progress=None) -> dict[str, Any
     degree = G.taylor_degree(cfg.B**2, cfg.eps)
     width = max(G.rank(cfg.d, degree), cfg.d * cfg.d)  # the fast gradient's widest n-row intermediate
 
-    def exact(inst, n):
-        return G.exact_grad(*inst.args(), **({"block": max(1, cfg.block_elems // n)} if cfg.block_elems else {}))
+    fast_block = cfg.block_elems and max(1, cfg.block_elems // width)
 
-    def fast(inst):
-        return G.fast_grad(*inst.args(), degree, block_rows=cfg.block_elems and max(1, cfg.block_elems // width))
+    def exact(n):
+        block = {"block": max(1, cfg.block_elems // n)} if cfg.block_elems else {}  # else exact_grad's default
+        return G.exact_grad(*insts[n].args(), **block)
 
     ns = list(cfg.ns)
     insts = {n: make(cfg.family, n, cfg.d, cfg.B, seed, device) for n in dict.fromkeys([*ns, *cfg.fast_ns])}
-    calls = {**{("exact", n): (lambda n=n: exact(insts[n], n)) for n in ns},
-             **{("fast", n): (lambda n=n: fast(insts[n])) for n in insts}}
+    calls = {**{("exact", n): (lambda n=n: exact(n)) for n in ns},
+             **{("fast", n): (lambda n=n: G.fast_grad(*insts[n].args(), degree, block_rows=fast_block))
+                for n in insts}}
     timed = _timed(calls, cfg.repeats)
     rows = [{"n": n, "exact": timed["exact", n][1], "fast": timed["fast", n][1],
              "rel_err": G.rel_err(timed["fast", n][0], timed["exact", n][0])} for n in ns]
     fast_rows = [{"n": n, "fast": timed["fast", n][1]} for n in cfg.fast_ns if n not in ns]
     cross = crossover(rows)
-    if cfg.target_n in ns:
-        row = rows[ns.index(cfg.target_n)]
-        t_exact, t_fast, err = row["exact"], row["fast"], row["rel_err"]
-    else:
-        # Exact once and without its own warm-up: it is the slow side, and the sweep above has
-        # already warmed the same code.
-        inst = make(cfg.family, cfg.target_n, cfg.d, cfg.B, seed, device)
-        g_exact, t_exact = _timed({0: lambda: exact(inst, cfg.target_n)}, 1, warmup=False)[0]
-        g_fast, t_fast = _timed({0: lambda: fast(inst)}, cfg.repeats)[0]
-        err = G.rel_err(g_fast, g_exact)
+    row = rows[ns.index(cfg.target_n)]
+    t_exact, t_fast = row["exact"], row["fast"]
     target = {"n": cfg.target_n, "exact_s": t_exact["wall_s"], "fast_s": t_fast["wall_s"],
               "speedup": t_exact["wall_s"] / t_fast["wall_s"], "exact_cpu_s": t_exact["cpu_s"],
               "fast_cpu_s": t_fast["cpu_s"], "speedup_cpu": t_exact["cpu_s"] / t_fast["cpu_s"],
-              "max_rel_err": err, "target": cfg.target_speedup}
+              "max_rel_err": row["rel_err"], "target": cfg.target_speedup}
     timed_fast = rows + fast_rows
     return {"degree": degree, "rank": G.rank(cfg.d, degree), "d": cfg.d, "B": cfg.B, "family": cfg.family,
             "c_max": cfg.B**2 / math.log(min(ns)), "rows": rows, "fast_rows": fast_rows,

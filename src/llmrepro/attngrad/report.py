@@ -19,7 +19,8 @@ def metrics(dep) -> dict:
         | {"rows": [{"n": r["n"], "rel_err": r["rel_err"], "exact_cpu_s": r["exact"]["cpu_s"],
                      "fast_cpu_s": r["fast"]["cpu_s"], "exact_s": r["exact"]["wall_s"], "fast_s": r["fast"]["wall_s"]}
                     for r in rt["rows"]]
-           + [{"n": r["n"], "fast_cpu_s": r["fast"]["cpu_s"], "fast_s": r["fast"]["wall_s"]} for r in rt["fast_rows"]]},
+           + [{"n": r["n"], "fast_cpu_s": r["fast"]["cpu_s"], "fast_s": r["fast"]["wall_s"]}
+              for r in rt["fast_rows"]]},
         "performance_target": rt["performance_target"],
         "error_vs_b": eb,
         "alpha": al["summary"] | {"max_rank_factor": al["max_rank_factor"]},

@@ -160,7 +160,8 @@ def claim_changes(old: dict, claims) -> str:
         out += [f"### {c['id']} (was: {c['verdict']})", "", f"Old statement: {c['statement']}", "",
                 "| old test | measured [95% CI] | outcome |", "|---|---|---|"]
         for k, pre in [(k, True) for k in c["precondition"]] + [(k, False) for k in c["checks"]]:
-            out.append(f"| {'precondition: ' if pre else ''}{cell(k['test'])} | {with_ci(k['measured'], k.get('ci'))} | "
+            out.append(f"| {'precondition: ' if pre else ''}{cell(k['test'])} | "
+                       f"{with_ci(k['measured'], k.get('ci'))} | "
                        f"{k['outcome']} |")
         out += ["", f"Reason: {reason or REMOVED.get(c['id'], 'removed.')}", ""]
     return "\n".join(out)

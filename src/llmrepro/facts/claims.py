@@ -83,7 +83,8 @@ def _changes() -> tuple[ClaimChange, ...]:
             if not new[cid].revised:
                 continue
             for k in old["checks"]:
-                out.append(ClaimChange(cid, f"{old['id']}: {k['test']}", old["verdict"], with_ci(k["measured"], k.get("ci")),
+                out.append(ClaimChange(cid, f"{old['id']}: {k['test']}", old["verdict"],
+                                       with_ci(k["measured"], k.get("ci")),
                                        new[cid].revised, before["commit"]))
     return tuple(out)
 

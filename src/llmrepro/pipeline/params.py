@@ -52,13 +52,9 @@ class ResourceSpec(Section):
         return {k: v for k, v in self.model_dump().items() if v is not None}
 
 
-ALL_STEPS = "*"  # `<paper>.resources."*"`: an override for every step of the paper
-
-
 class PaperSection(Section):
-    """A paper's section. `resources` maps a step name (or "*", every step) to a Snakemake/SLURM
-    override (used at full scale, and at smoke scale to run two stages at once); stages never
-    declare it, so it never reruns them, and it never changes a stage's own thread count."""
+    """A paper's section. `resources` maps a step name to a SLURM override
+    (used at full scale); stages never declare it, so it never reruns them."""
 
     resources: dict[str, ResourceSpec] = {}
 
@@ -297,11 +293,8 @@ def write_scale(root: Path, scale: str, force: bool = False) -> Path:
 
 def resource_overrides(sections: dict[str, Section], paper: str, step: str, base: Resources) -> Resources:
     sec = sections.get(paper)
-    specs = getattr(sec, "resources", {}) if sec is not None else {}
-    for key in (ALL_STEPS, step):  # the paper-wide override first, a step's own on top
-        if key in specs:
-            base = base.merged(specs[key].as_override())
-    return base
+    spec = getattr(sec, "resources", {}).get(step) if sec is not None else None
+    return base.merged(spec.as_override() if spec else None)
 
 
 # ---------------------------------------------------------------- the stage's view

@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from llmrepro.pipeline.params import ALL_STEPS, has_key
+from llmrepro.pipeline.params import has_key
 from llmrepro.pipeline.stage import Paper, RegistryError, Stage, is_dir, strip
 
 
@@ -157,10 +157,10 @@ class Registry:
         steps = {(s.paper, s.step) for s in self.stages}
         for paper, section in params.items():
             for step in (section or {}).get("resources", {}) if isinstance(section, dict) else ():
-                if (paper, step) not in steps and step != ALL_STEPS:
+                if (paper, step) not in steps:
                     known = sorted(st for p, st in steps if p == paper)
                     raise RegistryError(f"params.yaml: {paper}.resources.{step}: no stage {paper}_{step}; "
-                                        f"steps of {paper}: {', '.join(known)} (or \"{ALL_STEPS}\", every step)")
+                                        f"steps of {paper}: {', '.join(known)}")
 
 
 def expand_code(root: Path, stage: Stage) -> Stage:

@@ -21,7 +21,7 @@ from snakemake.io import report as report_item  # `report` is a Snakefile keywor
 
 from llmrepro.pipeline import params as P
 from llmrepro.pipeline.registry import load_registry
-from llmrepro.pipeline.stage import PARAMS_STAMP, is_dir, strip
+from llmrepro.pipeline.stage import is_dir, is_stamp, strip
 
 # The SLURM executor polls the scheduler after submitting; without one it fails late and takes
 # outputs with it. Refuse up front (dry runs and the jobs' own inner runs need no sbatch).
@@ -37,12 +37,12 @@ shell.prefix("export LLMREPRO_ENGINE=snakemake; ")
 
 
 def _input(s):
-    # A dep inside another stage's directory output must name that directory. The params stamp is
-    # DVC's: Snakemake validates params.yaml when it reads this file, and the stamp's fresh mtime on
-    # every params change would rerun everything.
+    # A dep inside another stage's directory output must name that directory. The params and code
+    # stamps are DVC's: Snakemake validates params.yaml when it reads this file and reads the code
+    # files themselves, and the stamps' fresh mtimes on every change would rerun everything.
     out = list(s.code)
     for d in s.deps.values():
-        if d == PARAMS_STAMP:
+        if is_stamp(d):
             continue
         prod = REG.producer_of(d)
         if prod is None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from llmrepro.pipeline import Paper
 from llmrepro.pipeline.params import ALL
-from llmrepro.pipeline.stage import PARAMS_STAMP
+from llmrepro.pipeline.stage import CODE_KEY, CODE_STAMPS, PARAMS_STAMP
 
 paper = Paper("report")
 
@@ -24,6 +24,22 @@ def params(ctx):
     from llmrepro import io
 
     io.write_json(ctx.out.validated, {"params.yaml": "valid"})
+
+
+@paper.stage(outs={"stamps": CODE_STAMPS}, light=True)
+def code(ctx):
+    """Stamp each stage's code: the hash of every source file it runs, one file per stage.
+
+    The registry makes this stage depend on every stage's code files, and every other stage on its
+    own stamp (see `CODE_STAMPS`), so dvc.lock lists each code file once. A stamp keeps its bytes
+    unless a file that stage runs changed, so an edit reruns exactly the stages that run it."""
+    from llmrepro import io
+    from llmrepro.pipeline.codedeps import stamp
+    from llmrepro.pipeline.registry import load_registry
+
+    for s in load_registry(ctx.root):
+        if CODE_KEY in s.deps:
+            io.write_json(ctx.out.stamps / f"{s.name}.json", stamp(ctx.root, s))
 
 
 SITE = {"robustness": "reports/robustness.md", "bench": "reports/bench.md"}

@@ -14,6 +14,7 @@ from pathlib import Path
 import llmrepro  # noqa: F401  (sets the thread environment)
 import pytest
 from llmrepro.pipeline import tools
+from llmrepro.pipeline.pool import WORKERS_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_MIRROR = Path(os.environ.get("LLMREPRO_SHARED_MIRROR", ROOT / tools.SHARED_MIRROR))
@@ -106,45 +107,77 @@ def results_snapshot(ws: Path) -> dict[str, object]:
     return out
 
 
-@pytest.fixture(scope="session")
-def smoke_builds(tmp_path_factory, mirror):
-    """Two smoke workspaces built from scratch at the same time: one by `dvc repro` (the session's
-    build, see smoke_build) and one by `snakemake -c2` under another PYTHONHASHSEED, in the
-    background (see snakemake_build). A smoke stage is mostly interpreter start-up and imports,
-    so the two share two cores well, and `--max-threads 1` lets Snakemake run two stages at once
-    (each still sets its own declared torch threads); declared timing fields are outside every
-    comparison."""
-    import time
+def _build_group(item) -> int:
+    """0: reads no smoke build; 1: reads the DVC build; 2: also waits for the Snakemake build."""
+    names = set(getattr(item, "fixturenames", ()))
+    return 2 if "snakemake_build" in names else 1 if "smoke_build" in names else 0
 
-    other = copy_project(tmp_path_factory.mktemp("ws-snakemake"))
-    log = other / "logs" / "snakemake-build.log"
+
+def pytest_collection_modifyitems(config, items):
+    # The smoke builds start with the session and run in the background while every test that does
+    # not read them runs; then the readers of the DVC build, and last those that also wait for the
+    # (lower-priority) Snakemake build, each group in its declared order.
+    items.sort(key=_build_group)  # stable
+
+
+def _start(cmd: list[str], ws: Path, name: str, env: dict[str, str], nice: int = 0):
+    log = ws / "logs" / f"{name}.log"
     log.parent.mkdir(exist_ok=True)
-    with open(log, "w") as fh:
-        proc = subprocess.Popen(["snakemake", "-c2", "--max-threads", "1"], cwd=other, stdout=fh,
-                                stderr=subprocess.STDOUT, env=tool_env({"PYTHONHASHSEED": "12345", **offline_env(mirror)}))
+    fh = open(log, "w")
+    proc = subprocess.Popen(cmd, cwd=ws, stdout=fh, stderr=subprocess.STDOUT, env=tool_env(env),
+                            preexec_fn=(lambda: os.nice(nice)) if nice else None)
+    fh.close()  # the child holds its own copy
+    return proc, ws, log
+
+
+def _finish(build, what: str, timeout: float = 1800) -> str:
+    proc, _, log = build
+    rc = proc.wait(timeout=timeout)
+    out = log.read_text()
+    assert rc == 0, f"{what} failed ({rc}):\n{out[-4000:]}"
+    return out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def smoke_builds(request, tmp_path_factory, mirror):
+    """Two smoke workspaces built from scratch in the background from the start of the session, when
+    any collected test reads them: one by `dvc repro` (the session's build, see smoke_build) and one
+    by `snakemake -c2` under another PYTHONHASHSEED (see snakemake_build). A smoke stage is mostly
+    interpreter start-up and imports, so the builds share the cores with the tests that run
+    meanwhile; `--max-threads 1` lets Snakemake run two stages at once (each still sets its own
+    declared torch threads), and its build, needed only by the last tests, yields the CPU to the
+    DVC build. It also runs each stage's independent jobs one by one in the stage's process
+    (LLMREPRO_WORKERS=1; see pipeline.pool), where the DVC build spreads them over two workers.
+    Declared timing fields are outside every comparison."""
+    if not any(_build_group(i) for i in request.session.items):
+        yield None
+        return
+    env = offline_env(mirror)
+    builds = (_start(["dvc", "repro"], copy_project(tmp_path_factory.mktemp("ws")), "dvc-build", env),
+              _start(["snakemake", "-c2", "--max-threads", "1"], copy_project(tmp_path_factory.mktemp("ws-snakemake")),
+                     "snakemake-build", {"PYTHONHASHSEED": "12345", WORKERS_ENV: "1", **env}, nice=10))
     try:
-        ws = copy_project(tmp_path_factory.mktemp("ws"))
-        t0 = time.perf_counter()
-        r = run(["dvc", "repro"], ws, **offline_env(mirror))
-        yield (ws, r.stdout + r.stderr, time.perf_counter() - t0, results_snapshot(ws)), (proc, other, log)
+        yield builds
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        for proc, _, _ in builds:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
 
 @pytest.fixture(scope="session")
 def smoke_build(smoke_builds):
-    """A smoke workspace after one full `dvc repro`, and a snapshot of its results taken
+    """A smoke workspace after one full `dvc repro`, its log, and a snapshot of its results taken
     before any test touches it. Tests that change the workspace must restore what they change."""
-    return smoke_builds[0]
+    log = _finish(smoke_builds[0], "dvc repro")
+    ws = smoke_builds[0][1]
+    return ws, log, results_snapshot(ws)
 
 
 @pytest.fixture(scope="session")
 def snakemake_build(smoke_builds) -> tuple[Path, dict[str, object]]:
     """The second smoke workspace, built by `snakemake -c2` alongside the session's `dvc repro`,
     and a snapshot of its results taken before any test touches it."""
-    proc, ws, log = smoke_builds[1]
-    rc = proc.wait(timeout=1800)
-    assert rc == 0, f"snakemake -c2 failed ({rc}):\n{log.read_text()[-4000:]}"
+    _finish(smoke_builds[1], "snakemake -c2")
+    ws = smoke_builds[1][1]
     return ws, results_snapshot(ws)

@@ -16,7 +16,7 @@ import yaml
 
 from llmrepro import io
 from llmrepro.pipeline.registry import load_registry
-from llmrepro.pipeline.stage import PARAMS_CHECK
+from llmrepro.pipeline.stage import CODE_CHECK, PARAMS_CHECK, code_stamp
 
 from conftest import copy_project, offline_env, run, running_stages, tool_env
 
@@ -25,8 +25,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def built(smoke_build):
-    """The session's smoke workspace after one full `dvc repro` (see conftest.smoke_build)."""
-    return smoke_build[:3]
+    """The session's smoke workspace after one full `dvc repro`, its log and its results (see conftest.smoke_build)."""
+    return smoke_build
 
 
 def _set_param(ws: Path, key: str, value) -> None:
@@ -129,15 +129,25 @@ def test_editing_a_transitively_imported_module_marks_exactly_its_users_changed(
     reg = load_registry(ws)
     # imported by experiments.py (and so by steps.py), never named in stages/
     target = "src/llmrepro/attngrad/instances.py"
-    users = {s.name for s in reg if target in s.code}
+    users = {s.name for s in reg if target in s.code} - {CODE_CHECK}
+    always = {s.name for s in reg if s.always_changed}
     assert users == {"attngrad_runtime", "attngrad_error_vs_b", "attngrad_alpha", "attngrad_training",
                      "attngrad_heads"}
     original = (ws / target).read_text()
     (ws / target).write_text(original + "\n# an edit\n")
     try:
-        assert set(stale(ws)) == users
+        # DVC sees the edit at the code check; `dvc_stale` names the stages whose stamps it changes
+        assert set(stale(ws)) == users | {CODE_CHECK}
+        status = json.loads(run(["dvc", "status", "--json"], ws).stdout)
+        assert set(status) - always == {CODE_CHECK}
+        # once the code check has run, DVC itself sees exactly the users' stamps changed
+        run(["dvc", "repro", "-s", CODE_CHECK], ws)
+        status = json.loads(run(["dvc", "status", "--json"], ws).stdout)
+        assert set(status) - always == users
+        assert all(v == [{"changed deps": {code_stamp(n): "modified"}}] for n, v in status.items() if n in users)
     finally:
         (ws / target).write_text(original)
+    run(["dvc", "repro", "-s", CODE_CHECK], ws)
     assert up_to_date(ws)
 
 

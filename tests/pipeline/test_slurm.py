@@ -59,7 +59,7 @@ def test_two_papers_go_through_sbatch_and_match_dvc(cluster, smoke_build, tmp_pa
             assert f"JobId={job['job_id']} " in jobcomp and "JobState=COMPLETED" in jobcomp, s.name
 
     # the same results as the DAG under `dvc repro` (the session's smoke build)
-    dvc_results = smoke_build[3]
+    dvc_results = smoke_build[2]
     mine = results_snapshot(ws)
     keys = [k for k in dvc_results if k.startswith(tuple(f"{d}/{p}/" for d in ("reports", "models")
                                                        for p in PAPERS))]

@@ -8,6 +8,7 @@ import pytest
 
 from llmrepro.pipeline.dvcyaml import render
 from llmrepro.pipeline.registry import load_registry
+from llmrepro.pipeline.stage import CODE_CHECK, PARAMS_CHECK
 
 from conftest import ROOT, run
 
@@ -47,9 +48,10 @@ def test_snakemake_rulegraph_equals_registry(reg, ws):
     names, edges = _rulegraph(ws, "-F")  # nothing built: Snakemake must plan every rule
     stage_names = {s.name for s in reg}
     assert stage_names <= names
-    # the params stamp is DVC's alone (see the Snakefile): Snakemake has no edges from report_params
-    dvc_only = {e for e in reg.edges() if e[0] == "report_params"}
-    assert len(dvc_only) == len(reg) - 1
+    # the params and code stamps are DVC's alone (see the Snakefile): Snakemake has no edges from
+    # report_params and report_code, which every other stage depends on under DVC
+    dvc_only = {e for e in reg.edges() if e[0] in (PARAMS_CHECK, CODE_CHECK)}
+    assert len(dvc_only) == 2 * (len(reg) - 2)
     assert {e for e in edges if e[0] in stage_names and e[1] in stage_names} == reg.edges() - dvc_only
 
 

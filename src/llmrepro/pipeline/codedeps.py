@@ -68,3 +68,26 @@ def stage_code(root: Path, stage_file: str, fn, declared: tuple[str, ...]) -> tu
     lib = _files(root, roots) | {d for d in declared if d.startswith("src/") and d.endswith(".py")}
     found = closure(root, lib) | {d for d in declared if d != stage_file}
     return (stage_file, *sorted(found))
+
+
+def stamp(root: Path, stage) -> dict:
+    """What `report_code` writes for a stage (see CODE_STAMPS): the hash of each file it runs."""
+    from llmrepro import io
+
+    return {"stage": stage.name, "code": {c: io.file_hash(root / c) for c in stage.code}}
+
+
+def stale_stamps(root: Path) -> list[str]:
+    """Stages whose code stamp on disk differs from their code now: the stages a code edit reruns
+    once `report_code` has run. DVC sees the edit only at `report_code` until then."""
+    from llmrepro import io
+    from llmrepro.pipeline.registry import load_registry
+
+    from llmrepro.pipeline.stage import CODE_KEY
+
+    out = []
+    for s in load_registry(root):
+        path = root / s.deps.get(CODE_KEY, "")
+        if CODE_KEY in s.deps and (not path.is_file() or io.read_json(path) != stamp(root, s)):
+            out.append(s.name)
+    return out

@@ -23,7 +23,7 @@ from typing import Any
 from llmrepro import io
 from llmrepro.pipeline import params as P
 from llmrepro.pipeline import provenance as prov
-from llmrepro.pipeline.stage import PARAMS_STAMP, Stage, is_dir, strip
+from llmrepro.pipeline.stage import Stage, is_dir, is_stamp, strip
 
 # Test hook: exit like a SIGKILL after the compute, before outputs move into place.
 KILL_ENV = "LLMREPRO_KILL_AFTER_COMPUTE"
@@ -95,11 +95,15 @@ class StageContext:
 
 
 def set_threads(n: int, torch_too: bool = True) -> None:
+    """A stage's thread count: its declared `n`, or LLMREPRO_THREADS when set."""
+    pin_threads(int(os.environ.get("LLMREPRO_THREADS", n)), torch_too)
+
+
+def pin_threads(n: int, torch_too: bool = True) -> None:
     """Thread count and determinism switches, in one place (OMP_WAIT_POLICY is set on import of
     llmrepro). Results are reproducible for a given machine and thread count, so the count is in
     provenance. A light stage (`torch_too=False`) skips the 2-3 s torch import; if it imports
     torch later, torch still reads OMP_NUM_THREADS."""
-    n = int(os.environ.get("LLMREPRO_THREADS", n))
     os.environ["OMP_NUM_THREADS"] = str(n)
     os.environ["MKL_NUM_THREADS"] = str(n)
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS is deterministic only with this
@@ -229,9 +233,10 @@ def run_stage(stage: Stage, root: Path) -> None:
         if not P.has_key(raw, key):
             _fail(f"stage {stage.name!r} declares param {key!r}, which params.yaml lacks")
         values[key] = P.lookup(raw, key)
-    # The params stamp only orders DVC's stages; P.load above already validated params.yaml, and
-    # Snakemake (which skips the stamp) can start a stage before `report_params` has written it.
-    deps = {k: root / strip(v) for k, v in stage.deps.items() if v != PARAMS_STAMP or (root / v).exists()}
+    # The params and code stamps only order DVC's stages; P.load above already validated params.yaml,
+    # and Snakemake (which skips the stamps) can start a stage before they are written.
+    deps = {k: root / strip(v) for k, v in stage.deps.items()
+            if not is_stamp(v) or (root / v).exists()}
     missing = [f"{k} ({stage.deps[k]})" for k, p in deps.items() if not p.exists()]
     if missing:
         _fail(f"stage {stage.name!r} is missing inputs: {', '.join(missing)}; run the stages upstream of it first")

@@ -18,11 +18,30 @@ from types import MappingProxyType
 from typing import Any
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 # Written by `report_params`, which depends on the whole of params.yaml, with the same bytes whenever
 # the params are valid. Every other stage depends on it, so a plain `dvc repro <stage>` validates the
 # whole file (unknown keys included) first, and a valid change leaves every stage's status alone.
 PARAMS_CHECK, PARAMS_STAMP = "report_params", "data/params/validated.json"
-KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+# Written by `report_code`, which depends on every stage's code files: one stamp per stage, listing
+# the hash of each file that stage runs. Under DVC a stage depends on its stamp instead of its code
+# files, because DVC records every dependency in dvc.lock and rewrites the whole file after every
+# stage (the code files were most of it); an edit changes the stamps of exactly the stages that run
+# the file. Snakemake keeps no lock file and reads the code files directly.
+CODE_CHECK, CODE_STAMPS = "report_code", "data/code/"
+
+
+CODE_KEY = "code_checked"  # a stage's dep on its code stamp
+
+
+def code_stamp(stage: str) -> str:
+    return f"{CODE_STAMPS}{stage}.json"
+
+
+def is_stamp(path: str) -> bool:
+    """A params or code stamp: a dep that only orders DVC's stages (Snakemake reads params and code itself)."""
+    return path == PARAMS_STAMP or path.startswith(CODE_STAMPS)
+
 
 
 class RegistryError(ValueError):
@@ -115,7 +134,8 @@ class Stage:
         return {**self.outs, **self.metrics, **self.plots, "provenance": self.provenance}
 
     def dep_paths(self) -> list[str]:
-        return [*self.code, *self.deps.values()]
+        """Its dependencies as DVC records them: its code stamp stands for its code files."""
+        return [*(() if CODE_KEY in self.deps else self.code), *self.deps.values()]
 
 
 class Paper:
@@ -144,8 +164,8 @@ class Paper:
             raise RegistryError(f"stage name {name!r} must match {NAME_RE.pattern}")
         if name in self.stages:
             raise RegistryError(f"stage {name!r} is declared twice in stages/{self.id}.py")
-        if name != PARAMS_CHECK:
-            deps = {**(deps or {}), "params_checked": PARAMS_STAMP}
+        if name not in (PARAMS_CHECK, CODE_CHECK):
+            deps = {**(deps or {}), "params_checked": PARAMS_STAMP, CODE_KEY: code_stamp(name)}
         stage = Stage(
             name=name, paper=self.id, fn=fn,
             code=tuple(dict.fromkeys([f"stages/{self.id}.py", *self.code, *code])),

@@ -27,8 +27,18 @@ def tool_env(root: Path | None = None) -> dict[str, str]:
 
 def dvc_stale(root: Path, targets: list[str], env: dict[str, str]) -> list[str]:
     """Stages `dvc status` says must rerun, leaving out those that are only "always changed" (they read
-    the machine, and their unchanged output reruns nothing)."""
-    r = subprocess.run(["dvc", "status", "--json", *targets], cwd=root, env=env, capture_output=True, text=True)
+    the machine, and their unchanged output reruns nothing). DVC sees a code edit only at the code
+    check, until it has rerun; the stages whose code stamps the edit changes are named too."""
+    from llmrepro.pipeline.codedeps import stale_stamps
+    from llmrepro.pipeline.stage import CODE_CHECK
+
+    asked = [*targets, CODE_CHECK] if targets and CODE_CHECK not in targets else targets
+    r = subprocess.run(["dvc", "status", "--json", *asked], cwd=root, env=env, capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f"`dvc status` failed: {r.stderr.strip()[-800:]}")
-    return sorted(k for k, v in json.loads(r.stdout or "{}").items() if v != ["always changed"])
+    stale = {k for k, v in json.loads(r.stdout or "{}").items() if v != ["always changed"]}
+    if CODE_CHECK in stale:
+        stale |= {s for s in stale_stamps(root) if not targets or s in targets}
+        if targets and CODE_CHECK not in targets:
+            stale.discard(CODE_CHECK)
+    return sorted(stale)

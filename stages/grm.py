@@ -35,7 +35,7 @@ def cache(ctx):
 
 @paper.stage(deps={"world": WORLD, "cache": CACHE, "model": SMOLLM2},
              params=[*WORLD_PARAMS, "grm.backbone", "grm.rm"], outs={"runs": RUNS},
-             resources=Resources(threads=1, mem_mb=8000, runtime=60))  # small matmuls: a second thread buys nothing
+             resources=Resources(mem_mb=8000, runtime=60))
 def train(ctx):
     """Every reward model (method x preference-set size x seed) on the cache, scored on all test sets and BoN."""
     from llmrepro import io

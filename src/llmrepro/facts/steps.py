@@ -11,6 +11,7 @@ from llmrepro import io
 from llmrepro.data.tokenizer import load, word_level
 from llmrepro.facts import training as TR
 from llmrepro.facts import world as W
+from llmrepro.pipeline import pool
 
 VARIANTS = {  # stage -> (model, batch scale key)
     "base": ("base", False),
@@ -37,17 +38,18 @@ def pretrain(p, size: str, world_dir: Path, out: Path, progress=None) -> dict:
 
 def inject(p, variant: str, world_dir: Path, model_dir: Path, out: Path, progress=None) -> dict:
     size, large = VARIANTS[variant]
-    world = load_world(world_dir)
     scale = p.large_batch_scale if large else 1
-    tok = load(world_dir / "tokenizer")
     out.mkdir(parents=True, exist_ok=True)
-    meta = []
-    for seed in p.inject.seeds:
-        run = TR.inject(world, p.world, tok, model_dir, p.inject, scale, seed, progress)
-        np.save(out / f"logprobs_seed{seed}.npy", run.pop("logprobs").astype(np.float32))
-        meta.append(run)
+    meta = pool.run(_inject_one, [(p, scale, world_dir, model_dir, out, seed) for seed in p.inject.seeds],
+                    progress=progress, desc="seeds")
     cfg = p.inject
     io.write_json(out / "runs.json", {"variant": variant, "model": size, "batch_scale": scale, "window": cfg.window,
                                       "horizon": cfg.horizon, "bins": cfg.bins, "batch": cfg.batch,
                                       "interval": cfg.interval, "injections": cfg.injections, "runs": meta})
     return {"runs": len(meta)}
+
+
+def _inject_one(p, scale: int, world_dir: Path, model_dir: Path, out: Path, seed: int) -> dict:
+    run = TR.inject(load_world(world_dir), p.world, load(world_dir / "tokenizer"), model_dir, p.inject, scale, seed)
+    np.save(out / f"logprobs_seed{seed}.npy", run.pop("logprobs").astype(np.float32))
+    return run

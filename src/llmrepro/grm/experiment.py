@@ -129,43 +129,56 @@ def run_all(cfg, worlds: dict, cache_dir: Path, model_dir: Path, which: str = "a
             progress: Callable | None = None) -> dict:
     """Train and score every run of `which` (a method name, or all), each in its seed's world; per-run
     results plus raw test rewards of BT at the main size (for ensembles)."""
-    from llmrepro.grm.rm import load_top, train_one
-    from llmrepro.models.factory import load_source
-
     from llmrepro import io
+    from llmrepro.pipeline import pool
 
-    model, _ = load_source(cfg.backbone.model, model_dir)
-    top = load_top(model, io.read_json(cache_dir / "meta.json")["shortlist"]["ids"], str(device()))
-    del model
-    cache = Cache(cache_dir, worlds, top, cfg.rm.lora.targets, str(device()), cfg.rm.precompute)
-    where = world_of(list(cfg.rm.seeds), len(cache.worlds))
-    methods = {m.name: m for m in cfg.rm.methods}
+    where = world_of(list(cfg.rm.seeds), len(worlds["worlds"]))
     todo = runs(cfg.rm, which)
-    results, raw = [], {}
-    for name, size, seed in (progress(todo, total=len(todo), desc="reward models") if progress else todo):
-        t0 = time.process_time()
-        k = where[seed]
-        w = cache.worlds[k]
-        idx = subset(len(w.world["pool"]), size, seed)
-        rm, hist = train_one(methods[name], top, cache.table, w.pool, w.world["pool"], w.world["pool_markers"], idx,
-                             cfg.rm, seed)
-        ev = evaluate(rm, cache, k)
-        if name == "bt" and size == cfg.rm.main_size:
-            raw[str(seed)] = {k_: [v[0].tolist(), v[1].tolist()] for k_, v in ev["rewards"].items()}
-        items = {k_: encode((rc > rr) + 0.5 * (rc == rr)) for k_, (rc, rr) in ev["rewards"].items()}
-        results.append({"method": name, "size": size, "seed": seed, "world": k, "acc": ev["acc"], "items": items,
-                        "lm_nll": ev["lm_nll"],
-                        "bon": ev["bon"], "steps": len(hist["loss"]),
-                        "final_loss": float(np.mean(hist["loss"][-5:])), "cpu_s": time.process_time() - t0})
-    meta = {k: cache.meta.get(k) for k in ("prefix_tokens", "hidden", "vectors", "natural_tokenization")}
-    meta["shortlist"] = {k: v for k, v in cache.meta["shortlist"].items() if k != "ids"} | {
-        "size": len(cache.meta["shortlist"]["ids"])}
+    done = pool.run(_train_score, [(cfg, name, size, seed, where[seed]) for name, size, seed in todo],
+                    init=_setup, initargs=(cfg, worlds, cache_dir, model_dir), progress=progress,
+                    desc="reward models")
+    results = [row for row, _ in done]
+    raw = {str(row["seed"]): r for row, r in done if r is not None}
+    cm = io.read_json(cache_dir / "meta.json")
+    meta = {k: cm.get(k) for k in ("prefix_tokens", "hidden", "vectors", "natural_tokenization")}
+    meta["shortlist"] = {k: v for k, v in cm["shortlist"].items() if k != "ids"} | {"size": len(cm["shortlist"]["ids"])}
     meta["bon"] = [{k: b[k] for k in ("task", "x", "answer")} | {"world": i, "distinct": len(b["responses"]),
                    "mean_gold": float(np.mean(np.asarray(b["gold"])[b["sample"]])),
                    "gold_sd": float(np.std(np.asarray(b["gold"])[b["sample"]]))}
-                   for i, w in enumerate(cache.worlds) for b in w.bon_meta]
+                   for i, m in enumerate(cm["worlds"]) for b in m["bon"]]
     setup = {"main_size": cfg.rm.main_size, "sizes": sorted(cfg.rm.sizes), "seeds": list(cfg.rm.seeds),
              "world_seeds": list(worlds["seeds"]), "world_of": {str(s): k for s, k in where.items()},
              "methods": [m.name for m in cfg.rm.methods], "size_methods": list(cfg.rm.size_methods),
              "steps": {str(n): cfg.rm.train.steps(n) for n in cfg.rm.sizes}}
     return {"setup": setup, "runs": results, "bt_rewards": raw, "cache": meta}
+
+
+def _setup(cfg, worlds: dict, cache_dir: Path, model_dir: Path) -> tuple:
+    """A worker's shared state: the trainable top layers and the cached trunk states."""
+    from llmrepro import io
+    from llmrepro.grm.rm import load_top
+    from llmrepro.models.factory import load_source
+
+    model, _ = load_source(cfg.backbone.model, model_dir)
+    top = load_top(model, io.read_json(cache_dir / "meta.json")["shortlist"]["ids"], str(device()))
+    del model
+    return top, Cache(cache_dir, worlds, top, cfg.rm.lora.targets, str(device()), cfg.rm.precompute)
+
+
+def _train_score(setup: tuple, cfg, name: str, size: int, seed: int, k: int) -> tuple[dict, dict | None]:
+    """One reward model in world k, scored; with BT's raw test rewards at the main size (for ensembles)."""
+    from llmrepro.grm.rm import train_one
+
+    top, cache = setup
+    t0 = time.process_time()
+    w = cache.worlds[k]
+    idx = subset(len(w.world["pool"]), size, seed)
+    method = next(m for m in cfg.rm.methods if m.name == name)
+    rm, hist = train_one(method, top, cache.table, w.pool, w.world["pool"], w.world["pool_markers"], idx, cfg.rm, seed)
+    ev = evaluate(rm, cache, k)
+    raw = ({k_: [v[0].tolist(), v[1].tolist()] for k_, v in ev["rewards"].items()}
+           if name == "bt" and size == cfg.rm.main_size else None)
+    items = {k_: encode((rc > rr) + 0.5 * (rc == rr)) for k_, (rc, rr) in ev["rewards"].items()}
+    return ({"method": name, "size": size, "seed": seed, "world": k, "acc": ev["acc"], "items": items,
+             "lm_nll": ev["lm_nll"], "bon": ev["bon"], "steps": len(hist["loss"]),
+             "final_loss": float(np.mean(hist["loss"][-5:])), "cpu_s": time.process_time() - t0}, raw)

@@ -12,6 +12,7 @@ from llmrepro import io
 from llmrepro.in2 import data as D
 from llmrepro.in2 import probing as P
 from llmrepro.in2 import training as TR
+from llmrepro.pipeline import pool
 
 
 class GateError(RuntimeError):
@@ -28,7 +29,7 @@ def retrieval(p, out_model: Path, progress=None) -> dict:
     content-based look-up in both directions), then answers questions on short contexts
     (curriculum on the record count, uniform positions, all three probe styles). Every
     model must pass the gate."""
-    runs = [_retrieval_one(p, seed, progress) for seed in p.retrieval.seeds]
+    runs = pool.run(_retrieval_one, [(p, seed) for seed in p.retrieval.seeds], progress=progress, desc="seeds")
     r = p.retrieval
     acc = {s: min(m["gate"]["accuracy"][s] for m, _ in runs) for s in D.STYLES}
     res = {"gate": {"threshold": r.gate, "n": r.n_max, "accuracy": acc,

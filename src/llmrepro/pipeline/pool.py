@@ -43,8 +43,10 @@ def _call(fn: Callable, job: tuple) -> Any:
 def run(fn: Callable, jobs: Sequence[tuple], init: Callable | None = None, initargs: tuple = (),
         workers: int | None = None, progress: Callable | None = None, desc: str = "") -> list:
     """[fn(*job) for job in jobs], in order; with `init`, fn(init(*initargs), *job), the setup built
-    once per worker. fn and init must be module-level functions (workers are spawned, not forked:
-    forking after torch has started its thread pool can hang)."""
+    once per worker. fn and init must be module-level functions. Workers are forked, as torch's
+    DataLoader workers are, so they start with this process's imports; each pins itself to one
+    thread before anything else (OpenMP's thread pool does not survive a fork, and a one-thread
+    region never uses it). Jobs must seed what they draw: a worker's generators are copies."""
     import torch
 
     from llmrepro.models.device import device
@@ -53,7 +55,7 @@ def run(fn: Callable, jobs: Sequence[tuple], init: Callable | None = None, inita
     on_cpu = device().type == "cpu"
     n = min(workers or cores(), len(jobs)) if on_cpu else 1
     if n > 1:
-        with ProcessPoolExecutor(n, mp_context=mp.get_context("spawn"), initializer=_start,
+        with ProcessPoolExecutor(n, mp_context=mp.get_context("fork"), initializer=_start,
                                  initargs=(init, initargs)) as ex:
             futures = [ex.submit(_call, fn, j) for j in jobs]
             for _ in progress(as_completed(futures), total=len(futures), desc=desc) if progress else ():

@@ -9,6 +9,7 @@ import numpy as np
 
 from llmrepro import io
 from llmrepro.data.tokenizer import word_level
+from llmrepro.pipeline import pool
 from llmrepro.sami import evaluate as E
 from llmrepro.sami import method as M
 from llmrepro.sami import world as W
@@ -48,22 +49,28 @@ def pretrain(p, models: Path, evals: Path, progress=None) -> dict:
 
         return full.pretrain(p, models, evals, progress)
 
-    tok, ids = world(p)
-    out = {}
-    for seed in p.seeds:
-        held = E.heldout(p.world, p.world_seed, p.eval, seed)
-        base, hist = M.pretrain(p.world, p.pretrain, ids, len(tok), seed, progress)
-        inst, ihist = M.instruct(base, p.world, p.pretrain, ids, seed, progress)
-        row = {"params": factory.n_params(base), "final_loss": float(np.mean(hist["loss"][-20:])),
-               "instruct_final_loss": float(np.mean(ihist["loss"][-20:])), "tokens_per_s": hist["tokens_per_s"],
-               "loss": hist["loss"][:: max(1, len(hist["loss"]) // 100)]}
-        for name, model in (("base", base), ("instruct", inst)):
-            save_checkpoint(models / f"{name}_s{seed}", model, tokenizer=tok)
-            rec = E.evaluate(model, ids, held, p.eval, p.schedule.max_new, eval_seed(seed, 0 if name == "base" else 1))
-            row[name] = save_eval(evals / f"{name}_s{seed}.npz", rec)
-        out[str(seed)] = row
+    rows = pool.run(_pretrain_one, [(p, models, evals, seed) for seed in p.seeds], progress=progress, desc="seeds")
+    out = {str(seed): row for seed, row in zip(p.seeds, rows)}
     io.write_json(evals / "pretrain.json", out)
     return out
+
+
+def _pretrain_one(p, models: Path, evals: Path, seed: int) -> dict:
+    from llmrepro.models import factory
+    from llmrepro.models.train import save_checkpoint
+
+    tok, ids = world(p)
+    held = E.heldout(p.world, p.world_seed, p.eval, seed)
+    base, hist = M.pretrain(p.world, p.pretrain, ids, len(tok), seed)
+    inst, ihist = M.instruct(base, p.world, p.pretrain, ids, seed)
+    row = {"params": factory.n_params(base), "final_loss": float(np.mean(hist["loss"][-20:])),
+           "instruct_final_loss": float(np.mean(ihist["loss"][-20:])), "tokens_per_s": hist["tokens_per_s"],
+           "loss": hist["loss"][:: max(1, len(hist["loss"]) // 100)]}
+    for name, model in (("base", base), ("instruct", inst)):
+        save_checkpoint(models / f"{name}_s{seed}", model, tokenizer=tok)
+        rec = E.evaluate(model, ids, held, p.eval, p.schedule.max_new, eval_seed(seed, 0 if name == "base" else 1))
+        row[name] = save_eval(evals / f"{name}_s{seed}.npz", rec)
+    return row
 
 
 def _base(models: Path, seed: int):
@@ -78,22 +85,24 @@ def iterate(p, stage: str, models: Path, out: Path, progress=None) -> dict:
         from llmrepro.sami import full
 
         return full.iterate(p, ARMS[stage] if stage != "ablate" else (), out, progress)
-    _, ids = world(p)
-    runs = {}
-    for kind in ARMS[stage]:
-        for seed in p.seeds:
-            base = _base(models, seed)
-            held = E.heldout(p.world, p.world_seed, p.eval, seed)
-
-            def evaluate(model, i, kind=kind, seed=seed, held=held):
-                rec = E.evaluate(model, ids, held, p.eval, p.schedule.max_new, eval_seed(seed, 10 * i + 2))
-                return save_eval(out / f"{kind}_s{seed}_it{i}.npz", rec)
-
-            runs[f"{kind}/{seed}"] = M.run_chain(base, W.WorldTask(ids, p.world), p.schedule, kind, seed,
-                                                 p.eval.batch, evaluate, progress,
-                                                 evaluate_last_only=kind in ABLATIONS)
+    jobs = [(p, kind, models, out, seed) for kind in ARMS[stage] for seed in p.seeds]
+    done = pool.run(_iterate_one, jobs, progress=progress, desc="runs")
+    runs = {f"{kind}/{seed}": run for (_, kind, _, _, seed), run in zip(jobs, done)}
     io.write_json(out / "runs.json", {"kinds": list(ARMS[stage]), "seeds": p.seeds, "runs": runs})
     return runs
+
+
+def _iterate_one(p, kind: str, models: Path, out: Path, seed: int) -> dict:
+    _, ids = world(p)
+    base = _base(models, seed)
+    held = E.heldout(p.world, p.world_seed, p.eval, seed)
+
+    def evaluate(model, i):
+        rec = E.evaluate(model, ids, held, p.eval, p.schedule.max_new, eval_seed(seed, 10 * i + 2))
+        return save_eval(out / f"{kind}_s{seed}_it{i}.npz", rec)
+
+    return M.run_chain(base, W.WorldTask(ids, p.world), p.schedule, kind, seed, p.eval.batch, evaluate,
+                       evaluate_last_only=kind in ABLATIONS)
 
 
 def overtrain(p, models: Path, out: Path, progress=None) -> dict:
@@ -103,28 +112,32 @@ def overtrain(p, models: Path, out: Path, progress=None) -> dict:
         io.write_json(out / "runs.json", {"seeds": p.seeds, "evaluate_at": p.overtrain.evaluate_at,
                                           "not_run": "the over-training control runs at mini scale only"})
         return {}
-    _, ids = world(p)
     last = p.schedule.steps[-1]
-    runs = {}
-    for seed in p.seeds:
-        base = _base(models, seed)
-        held = E.heldout(p.world, p.world_seed, p.eval, seed)
-        data_seed = int(np.random.SeedSequence([seed, 0, 1]).generate_state(1)[0])  # iteration 1's data stream
-        task = W.WorldTask(ids, p.world)
-        pairs = M.self_generate(base, task, p.schedule, last * p.schedule.queries, data_seed, p.eval.batch)
-        rows = {}
-
-        def at(k, held=held):
-            def fn(model):
-                rec = E.evaluate(model, ids, held, p.eval, p.schedule.max_new, eval_seed(seed, 100 + k))
-                rows[k] = save_eval(out / f"over_s{seed}_x{k}.npz", rec)
-            return fn
-
-        _, hist = M.train_from_base(base, pairs, task, p.schedule, "sami", last * p.overtrain.factor, seed + 5000,
-                                    evaluate_at={last * k: at(k) for k in p.overtrain.evaluate_at})
-        runs[str(seed)] = {"queries": len(pairs), "steps": last * p.overtrain.factor,
-                           "loss": hist["loss"][:: max(1, len(hist["loss"]) // 100)],
-                           "at": {str(k): rows[k] for k in sorted(rows)}}
+    done = pool.run(_overtrain_one, [(p, models, out, seed) for seed in p.seeds], progress=progress, desc="seeds")
+    runs = {str(seed): run for seed, run in zip(p.seeds, done)}
     io.write_json(out / "runs.json", {"seeds": p.seeds, "evaluate_at": p.overtrain.evaluate_at, "steps_unit": last,
                                       "runs": runs})
     return runs
+
+
+def _overtrain_one(p, models: Path, out: Path, seed: int) -> dict:
+    _, ids = world(p)
+    last = p.schedule.steps[-1]
+    base = _base(models, seed)
+    held = E.heldout(p.world, p.world_seed, p.eval, seed)
+    data_seed = int(np.random.SeedSequence([seed, 0, 1]).generate_state(1)[0])  # iteration 1's data stream
+    task = W.WorldTask(ids, p.world)
+    pairs = M.self_generate(base, task, p.schedule, last * p.schedule.queries, data_seed, p.eval.batch)
+    rows = {}
+
+    def at(k):
+        def fn(model):
+            rec = E.evaluate(model, ids, held, p.eval, p.schedule.max_new, eval_seed(seed, 100 + k))
+            rows[k] = save_eval(out / f"over_s{seed}_x{k}.npz", rec)
+        return fn
+
+    _, hist = M.train_from_base(base, pairs, task, p.schedule, "sami", last * p.overtrain.factor, seed + 5000,
+                                evaluate_at={last * k: at(k) for k in p.overtrain.evaluate_at})
+    return {"queries": len(pairs), "steps": last * p.overtrain.factor,
+            "loss": hist["loss"][:: max(1, len(hist["loss"]) // 100)],
+            "at": {str(k): rows[k] for k in sorted(rows)}}

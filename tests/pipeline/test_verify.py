@@ -54,6 +54,17 @@ def test_a_flip_of_a_fragile_claim_only_warns():
     assert _rows(flipped, fragile=("C2",))["C2"].status == "warning"
 
 
+def test_a_verdict_that_moved_in_the_seed_shift_run_stays_fragile():
+    from llmrepro.report.verify import moved_on_record
+
+    on_record = {"papers": {"toy": {"C1": {"committed": "reproduced", "shifted": "reproduced"},
+                                    "C2": {"committed": "not reproduced", "shifted": "reproduced"}}}}
+    assert moved_on_record(on_record, "toy") == {"C2"} and moved_on_record(on_record, "other") == set()
+    flipped = {**METRICS, "r": 0.3}
+    rows = {r.id: r for r in compare(CLAIMS, _claims(METRICS), _claims(flipped), METRICS, flipped, {"C2"})}
+    assert rows["C2"].status == "warning"  # unmarked on the page (now = shifted), still fragile here
+
+
 def test_results_at_another_scale_are_not_compared():
     other = _claims(METRICS)
     other["scale"] = "smoke"

@@ -5,26 +5,9 @@ processor from /proc/cpuinfo; only `cuda` asks torch (for the GPU's name)."""
 from __future__ import annotations
 
 import os
-import platform
 from importlib import metadata
-from pathlib import Path
 
-ISA = ("avx2", "avx512f", "avx512_bf16", "amx_tile")  # the flags that pick torch's CPU kernels
-
-
-def cpu_model() -> str:
-    """Model name, family/model/stepping (VMs often show a bare "AMD EPYC") and the vector ISA."""
-    info: dict[str, str] = {}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            k, _, v = line.partition(":")
-            info.setdefault(k.strip(), v.strip())
-    except OSError:
-        return platform.processor() or platform.machine()
-    flags = set(info.get("flags", "").split())
-    isa = "+".join(f for f in ISA if f in flags) or "no-avx2"
-    return (f"{info.get('model name', platform.machine())} (family {info.get('cpu family', '?')} model "
-            f"{info.get('model', '?')} stepping {info.get('stepping', '?')}, {isa})")
+from llmrepro.pipeline.provenance import cpu_model
 
 
 def torch_version() -> str:

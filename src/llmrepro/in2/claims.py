@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from llmrepro.in2.data import STYLES
-from llmrepro.pipeline.claims import Check, Claim, ClaimSet, Tol
+from llmrepro.pipeline.claims import Check, Claim, ClaimSet
 from llmrepro.report.changes import block_changes
 
 # Issue 19: C2 went from reproduced to inconclusive when the seeds moved (backward Gap reduction 0.323
@@ -21,11 +21,13 @@ REVISED = ("The interval is now over 3 seeds that each have their own stage-1 re
            "(3 instead of 4 at mini scale) so that a stage-1 model per seed fits the compute budget. Fixed before "
            "the rerun.")
 
-# For `llmrepro verify`. On another CPU, float differences can flip single greedy answers: one of the 96
-# probes of a bucket moves it by 0.01 and a Gap by up to 0.02, and several can flip after training
-# diverges slightly; the seeds' spread of a Gap is of the order of 0.05. Accuracy differences may move
-# by ACC, ratios to chance (x 32 records) by RATIO, the short-context difference (1,152 probes per run) by SHORT.
-ACC, RATIO, SHORT = Tol(abs=0.05), Tol(abs=1.6), Tol(abs=0.01)
+# For `llmrepro verify`, every estimate must come back inside its committed 95 % interval (the default).
+# The abs bounds declared here before (0.05 on accuracy differences, 1.6 on ratios to chance, 0.01 on the
+# short-context difference; a guess that float differences flip a few greedy answers) were tighter than
+# the spread between seeds: on another CPU (Zen 1 against the Zen 5 that made the results, 2026-12-02,
+# training also moved from two torch threads to one) `vs_natural.backward.avg_gain` moved 0.353 -> 0.539,
+# `c1.backward` -0.113 -> -0.024 and `arms.natural.backward.ends_over_chance` 17.9 -> 13.5, each inside its
+# committed interval, every verdict unchanged.
 
 GATE = Check("stage1.gate.passed", "==", True, label="stage 1 passed its retrieval gate")
 
@@ -37,7 +39,7 @@ def like_for_like(arm: str) -> tuple[Check, ...]:
 
 
 def retrieves_at_ends(arm: str) -> tuple[Check, ...]:
-    return tuple(Check(f"arms.{arm}.{s}.ends_over_chance", ">=", 3.0, tol=RATIO,
+    return tuple(Check(f"arms.{arm}.{s}.ends_over_chance", ">=", 3.0,
                        label=f"{s}: {arm} retrieves at the ends (first and last buckets ≥ 3x chance)")
                  for s in STYLES)
 
@@ -45,10 +47,10 @@ def retrieves_at_ends(arm: str) -> tuple[Check, ...]:
 def flatter(arm: str) -> tuple[Check, ...]:
     """IN2 against `arm`: a lower Gap by 10 points, no lower Avg, a middle well above chance."""
     return tuple(c for s in STYLES for c in (
-        Check(f"vs_{arm}.{s}.gap_reduction", ">", 0.10, on="ci", tol=ACC,
+        Check(f"vs_{arm}.{s}.gap_reduction", ">", 0.10, on="ci",
               label=f"{s}: Gap({arm}) − Gap(IN2), paired"),
-        Check(f"vs_{arm}.{s}.avg_gain", ">=", 0.0, on="ci", tol=ACC, label=f"{s}: Avg(IN2) − Avg({arm}), paired"),
-        Check(f"arms.in2.{s}.middle_over_chance", ">=", 3.0, on="ci", tol=RATIO,
+        Check(f"vs_{arm}.{s}.avg_gain", ">=", 0.0, on="ci", label=f"{s}: Avg(IN2) − Avg({arm}), paired"),
+        Check(f"arms.in2.{s}.middle_over_chance", ">=", 3.0, on="ci",
               label=f"{s}: IN2 middle-third accuracy / chance")))
 
 
@@ -58,7 +60,7 @@ CLAIMS = ClaimSet("in2", (
           paper_value="Mistral-7B-Instruct-v0.2: U-shaped VaL curves, Gap 32.1 / 59.5 / 77.0 (document / code / "
                       "database)",
           precondition=(GATE, *retrieves_at_ends("natural")),
-          checks=tuple(Check(f"c1.{s}", ">", 0.0, on="ci", tol=ACC,
+          checks=tuple(Check(f"c1.{s}", ">", 0.0, on="ci",
                              label=f"{s}: natural arm, mean(first, last bucket) − middle third") for s in STYLES),
           revised=REVISED,
           note="Natural arm: contexts shorter than at test (as in instruction data), answers mostly in the first or "
@@ -67,7 +69,7 @@ CLAIMS = ClaimSet("in2", (
                 "position bias without lowering average accuracy, for every probe style.",
           paper_value="VaL Avg / Gap: Mistral 47.3 / 56.2 → FILM-7B 85.9 / 13.9; Gap falls by 26-60 points per task",
           precondition=(GATE, *like_for_like("natural"),
-                        *(Check(f"arms.natural.{s}.gap", ">", 0.10, on="ci", tol=ACC,
+                        *(Check(f"arms.natural.{s}.gap", ">", 0.10, on="ci",
                                 label=f"{s}: the natural arm is position-biased (Gap > 0.10)") for s in STYLES)),
           checks=flatter("natural"),
           revised=REVISED,
@@ -77,9 +79,9 @@ CLAIMS = ClaimSet("in2", (
     Claim("C3", "IN2 training keeps short-context skills: short-context accuracy is at most 2 points below the "
                 "natural arm's.",
           paper_value="MMLU 59.3 → 59.2, BoolQ 85.4 → 87.7, ... (short tasks kept)",
-          precondition=(GATE, Check("arms.natural.short.value", ">=", 0.5, tol=ACC,
+          precondition=(GATE, Check("arms.natural.short.value", ">=", 0.5,
                                     label="natural arm's short-context accuracy ≥ 0.5 (retrieval works there)")),
-          checks=(Check("c3.short_diff", ">", -0.02, on="ci", tol=SHORT,
+          checks=(Check("c3.short_diff", ">", -0.02, on="ci",
                         label="short-context accuracy, IN2 − natural, paired (mean over styles)"),),
           revised=REVISED,
           note="One-sided, as the paper's claim is that nothing is lost; short contexts are the stage-1 length."),
@@ -89,7 +91,7 @@ CLAIMS = ClaimSet("in2", (
           paper_value="hypothesis: lost-in-the-middle comes from too little explicit supervision that any position "
                       "can hold crucial information (no such ablation in the paper)",
           precondition=(GATE, *like_for_like("natural_long"), *retrieves_at_ends("natural_long")),
-          checks=tuple(Check(f"vs_natural_long.{s}.gap_reduction", ">", 0.10, on="ci", tol=ACC,
+          checks=tuple(Check(f"vs_natural_long.{s}.gap_reduction", ">", 0.10, on="ci",
                              label=f"{s}: Gap(ends-biased, long) − Gap(IN2), paired") for s in STYLES),
           revised=REVISED,
           note="Ablation arm: IN2's context lengths, but answers mostly in the first or last records and no "

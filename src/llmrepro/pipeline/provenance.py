@@ -50,13 +50,27 @@ def lock_hash(root: Path) -> str | None:
     return hashlib.sha256(p.read_bytes()).hexdigest() if p.exists() else None
 
 
-def hardware() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
+ISA = ("avx2", "avx512f", "avx512_bf16", "amx_tile")  # the flags that pick torch's CPU kernels
+
+
+def cpu_model() -> str:
+    """Model name, family/model/stepping (VMs often show a bare "AMD EPYC") and the vector ISA."""
+    info: dict[str, str] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+            k, _, v = line.partition(":")
+            info.setdefault(k.strip(), v.strip())
+    except OSError:
+        return platform.processor() or platform.machine()
+    flags = set(info.get("flags", "").split())
+    isa = "+".join(f for f in ISA if f in flags) or "no-avx2"
+    return (f"{info.get('model name', platform.machine())} (family {info.get('cpu family', '?')} model "
+            f"{info.get('model', '?')} stepping {info.get('stepping', '?')}, {isa})")
+
+
+def hardware() -> dict[str, Any]:
+    cpu = cpu_model()
+    try:
         mem_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
     except (OSError, ValueError):
         mem_gb = None

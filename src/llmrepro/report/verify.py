@@ -71,9 +71,18 @@ def claim_set(paper: str) -> ClaimSet:
     return importlib.import_module(f"llmrepro.{paper}.claims").CLAIMS
 
 
+def moved_on_record(robustness: dict, paper: str) -> set[str]:
+    """Claims whose verdict moved in the last seed-shift run (reports/robustness.json). They stay fragile
+    for `verify` even where the verdict committed since matches the shifted one, so the page no longer
+    marks them: a verdict seen both ways can come out either way on another machine."""
+    rows = robustness.get("papers", {}).get(paper, {})
+    return {cid for cid, r in rows.items() if r.get("shifted") is not None and r.get("shifted") != r.get("committed")}
+
+
 def compare(claims: ClaimSet, old_claims: dict, new_claims: dict, old_metrics: dict,
-            new_metrics: dict) -> list[ClaimRow]:
-    """One row per claim of either side, with every checked metric compared."""
+            new_metrics: dict, moved: set[str] = frozenset()) -> list[ClaimRow]:
+    """One row per claim of either side, with every checked metric compared; a claim the committed results
+    mark fragile, or one in `moved`, only warns."""
     if old_claims.get("scale") != new_claims.get("scale"):
         raise VerifyError(f"{claims.paper}: committed results are at scale {old_claims.get('scale')!r}, "
                           f"these at {new_claims.get('scale')!r}; switch with `llmrepro scale`")
@@ -83,7 +92,7 @@ def compare(claims: ClaimSet, old_claims: dict, new_claims: dict, old_metrics: d
     rows = []
     for cid in dict.fromkeys([*old, *new]):
         o, n = old.get(cid, {}), new.get(cid, {})
-        row = ClaimRow(cid, o.get("verdict"), n.get("verdict"), fragile=bool(o.get("fragile")))
+        row = ClaimRow(cid, o.get("verdict"), n.get("verdict"), fragile=bool(o.get("fragile")) or cid in moved)
         for check in (*declared[cid].precondition, *declared[cid].checks) if cid in declared else ():
             # a check on `x.value` is a check on the estimate x: compare it with x's interval
             path = check.metric.removesuffix(".value")
@@ -179,13 +188,14 @@ def verify(root: Path, papers: list[str] | None, against: str = "HEAD", env: dic
             raise VerifyError(f"the results in the work tree are not current ({len(stale)} stages must rerun, e.g. "
                               f"{', '.join(stale[:4])}): run `llmrepro repro` (or `llmrepro run ID`) first")
     results: dict[str, list[ClaimRow]] = {}
+    robustness = _git_json(root, against, ROBUSTNESS) or {}
     for p in papers:
         old_c = _git_json(root, against, f"reports/{p}/claims.json")
         old_m = _git_json(root, against, f"reports/{p}/metrics.json")
         if old_c is None or old_m is None:
             raise VerifyError(f"{p}: no committed claims.json/metrics.json at {against}: commit results first")
         results[p] = compare(claim_set(p), old_c, io.read_json(root / f"reports/{p}/claims.json"), old_m,
-                             io.read_json(root / f"reports/{p}/metrics.json"))
+                             io.read_json(root / f"reports/{p}/metrics.json"), moved_on_record(robustness, p))
     hw = hardware()
     text = render(results, against, f"{hw['cpu']}, {hw['cores']} cores")
     (root / "reports/verify.md").write_text(text)

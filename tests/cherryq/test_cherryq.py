@@ -141,7 +141,10 @@ def test_hessians_equal_explicit_2xtx_over_tokens():
     for H in (G.hessians(model, seqs, batch=2), acc.result(lins)):
         for n, xs in inputs.items():
             X = torch.cat(xs).reshape(-1, xs[0].shape[-1]).double()
-            assert torch.allclose(H[n], 2 * X.T @ X / seqs.numel(), rtol=1e-5), n
+            ref = 2 * X.T @ X / seqs.numel()
+            # the float32 activations of two passes with other batch shapes differ in the last bit on some
+            # CPUs (AVX2: 2e-7 on entries up to 3.5), which entries near zero cannot meet relatively
+            assert torch.allclose(H[n], ref, rtol=1e-5, atol=1e-6 * float(ref.abs().max())), n
     assert H["model.layers.0.self_attn.q_proj"] is H["model.layers.0.self_attn.k_proj"]  # one input, one Hessian
 
 

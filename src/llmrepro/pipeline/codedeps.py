@@ -82,7 +82,6 @@ def stale_stamps(root: Path) -> list[str]:
     once `report_code` has run. DVC sees the edit only at `report_code` until then."""
     from llmrepro import io
     from llmrepro.pipeline.registry import load_registry
-
     from llmrepro.pipeline.stage import CODE_KEY
 
     out = []

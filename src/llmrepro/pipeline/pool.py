@@ -16,8 +16,6 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 _STATE: dict[str, Any] = {}  # a worker's shared setup, built once by `init`
-
-
 WORKERS_ENV = "LLMREPRO_WORKERS"  # overrides the worker count; the results stay the same
 
 

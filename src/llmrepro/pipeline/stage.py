@@ -29,8 +29,6 @@ PARAMS_CHECK, PARAMS_STAMP = "report_params", "data/params/validated.json"
 # stage (the code files were most of it); an edit changes the stamps of exactly the stages that run
 # the file. Snakemake keeps no lock file and reads the code files directly.
 CODE_CHECK, CODE_STAMPS = "report_code", "data/code/"
-
-
 CODE_KEY = "code_checked"  # a stage's dep on its code stamp
 
 
@@ -41,7 +39,6 @@ def code_stamp(stage: str) -> str:
 def is_stamp(path: str) -> bool:
     """A params or code stamp: a dep that only orders DVC's stages (Snakemake reads params and code itself)."""
     return path == PARAMS_STAMP or path.startswith(CODE_STAMPS)
-
 
 
 class RegistryError(ValueError):

@@ -13,6 +13,7 @@ from llmrepro.cherryq import gptq as G
 from llmrepro.cherryq import impact as I
 from llmrepro.cherryq.config import PretrainedCfg, QatModelCfg
 from llmrepro.models.factory import load_source
+from llmrepro.pipeline import pool
 
 
 def _impact_file(out_dir: Path, r: int) -> Path:
@@ -51,15 +52,23 @@ def runs(cfg: QatModelCfg) -> list[tuple[int, str, int]]:
 
 
 def qat(cfg: QatModelCfg, model_dir: Path, impact_dir: Path, corpus_dirs, progress=None) -> list[dict]:
+    """Every QAT run, one single-thread worker per core (pipeline.pool): the runs are independent."""
+    return pool.run(_qat_one, runs(cfg), init=_qat_setup, initargs=(cfg, model_dir, impact_dir, corpus_dirs),
+                    progress=progress, desc="qat")
+
+
+def _qat_setup(cfg: QatModelCfg, model_dir: Path, impact_dir: Path, corpus_dirs) -> dict:
     model, tok = load_source(cfg.model, model_dir)
     train, test = E.load_texts(corpus_dirs, cfg.data)
-    imps = _impacts(impact_dir, len(cfg.calib.seeds))
-    stream = np.concatenate([np.asarray(v) for _, v in sorted(E.encode(tok, train).items())])
-    test_ids = E.encode(tok, test)
-    context = min(model.config.max_position_embeddings, cfg.calib.length)
-    todo = runs(cfg)
-    return [E.qat_run(model, imps[r], stream, test_ids, cfg.qat, cfg.eval, b, m, r, context)
-            for b, m, r in (progress(todo, total=len(todo), desc="qat") if progress else todo)]
+    return {"cfg": cfg, "model": model, "imps": _impacts(impact_dir, len(cfg.calib.seeds)),
+            "stream": np.concatenate([np.asarray(v) for _, v in sorted(E.encode(tok, train).items())]),
+            "test": E.encode(tok, test), "context": min(model.config.max_position_embeddings, cfg.calib.length)}
+
+
+def _qat_one(s: dict, bits: int, method: str, r: int) -> dict:
+    cfg = s["cfg"]
+    return E.qat_run(s["model"], s["imps"][r], s["stream"], s["test"], cfg.qat, cfg.eval, bits, method, r,
+                     s["context"])
 
 
 def pretrained(cfg: PretrainedCfg, model_dir: Path, corpus_dirs, progress=None) -> dict:

@@ -58,18 +58,26 @@ def tokenizer_for(world: W.World, out: Path | None = None):
 
 
 def train_all(cfg: MiniCfg, worlds: Path, out: Path, progress=None) -> dict:
-    from safetensors.torch import save_file
+    """One TinyClip per world, one single-thread worker per core (pipeline.pool): the worlds are independent."""
+    from llmrepro.pipeline import pool
 
-    meta = {}
-    for name, spec in world_names(cfg).items():
-        w = W.load(worlds / name)
-        tok = tokenizer_for(w, out / name)
-        model, losses = C.train(w, tok, cfg.clip, spec.seed, progress)
-        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out / name / "model.safetensors")
-        meta[name] = {"steps": len(losses), "loss_first": losses[0], "loss_last": losses[-1],
-                      "loss_curve": losses[:: max(1, len(losses) // 100)]}
+    names = world_names(cfg)
+    done = pool.run(_train_one, [(cfg, worlds, out, name, spec.seed) for name, spec in names.items()],
+                    progress=progress, desc="worlds")
+    meta = dict(zip(names, done, strict=True))
     io.write_json(out / "train.json", meta)
     return meta
+
+
+def _train_one(cfg: MiniCfg, worlds: Path, out: Path, name: str, seed: int) -> dict:
+    from safetensors.torch import save_file
+
+    w = W.load(worlds / name)
+    tok = tokenizer_for(w, out / name)
+    model, losses = C.train(w, tok, cfg.clip, seed)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out / name / "model.safetensors")
+    return {"steps": len(losses), "loss_first": losses[0], "loss_last": losses[-1],
+            "loss_curve": losses[:: max(1, len(losses) // 100)]}
 
 
 def zero_shot_all(cfg: MiniCfg, worlds: Path, models: Path) -> dict:

@@ -3,7 +3,7 @@
 The reward models train the top layer's MLP (LoRA), the reward head and the retained LM head
 on top of a frozen trunk. Every module above the top layer's attention works position by
 position, so the trunk's output there, the residual stream entering the top layer's MLP
-(`h_mid`), is all they need. It is computed once here, in bf16 autocast, and cached.
+(`h_mid`), is all they need. It is computed once here (in bf16 autocast where `backbone.bf16`) and cached in bf16.
 
 Every world has its own few-shot prefix, so its states are its own. Within a world, sequences share
 work by construction: one few-shot prefix (its KV cache is computed once), one

@@ -49,8 +49,8 @@ class WorldCfg(Section):
 
 class BackboneCfg(Section):
     model: ModelSource = ModelSource()  # mini: SmolLM2 from the common stages; full: the hub
-    dtype: Literal["float32", "bfloat16"] = "float32"  # weights as loaded (the trunk runs under bf16 autocast)
-    bf16: bool = True  # autocast for the frozen trunk (the cache is stored in bf16 anyway)
+    dtype: Literal["float32", "bfloat16"] = "float32"  # weights as loaded
+    bf16: bool = True  # autocast for the frozen trunk (the cache is stored in bf16 either way)
     batch: int = Field(64, ge=1, le=4096)  # pairs per trunk forward
     shortlist_topk: int = Field(32, ge=1, le=1024)  # frozen top-k tokens per sampled position in the shortlist
     shortlist_positions: int = Field(512, ge=1, le=1_000_000)  # positions sampled to build the shortlist

@@ -13,6 +13,7 @@ import numpy as np
 from llmrepro import io
 from llmrepro.hwgpt import training as TR
 from llmrepro.hwgpt.space import Arch, Space
+from llmrepro.pipeline import pool
 
 HUB_VALID_FRACTION = 0.01  # full scale: the last 1 % of the OpenWebText rows are the validation text
 
@@ -90,20 +91,27 @@ def standalone_archs(space: Space, p) -> list[Arch]:
 def standalone(ctx, p, tok_dir: Path) -> dict:
     """Each picked architecture trained alone with the supernet's schedule; the middle one also with a
     second initialisation, to measure how much training noise alone moves a standalone perplexity."""
-    train_ids, valid, meta = TR.load_tokens(tok_dir)
-    space = space_of(p, meta["vocab"])
-    archs = standalone_archs(space, p)
-    runs = []
+    _, _, meta = TR.load_tokens(tok_dir)
+    archs = standalone_archs(space_of(p, meta["vocab"]), p)
     mid = len(archs) // 2
     jobs = [(a, p.standalone.seed) for a in archs] + [(archs[mid], p.standalone.seed + 1)]
-    for a, seed in ctx.progress(jobs, total=len(jobs), desc="standalone"):
-        t0 = time.process_time()
-        model, hist = TR.standalone_train(space, a, p.supernet.train, seed, train_ids)
-        runs.append({"arch": a.as_dict(), "key": a.key, "seed": seed, "params": space.params(a),
-                     "nll": TR.nll(model, valid, p.data.eval_batch), "final_train_loss": float(np.mean(hist["loss"][-20:])),
-                     "cpu_s": time.process_time() - t0})
+    runs = pool.run(_standalone_one, jobs, init=_standalone_setup, initargs=(p, tok_dir), progress=ctx.progress,
+                    desc="standalone")
     return {"runs": runs[:len(archs)], "noise_repeat": {"key": archs[mid].key, "seeds": [runs[mid]["seed"], runs[-1]["seed"]],
                                                           "nll": [runs[mid]["nll"], runs[-1]["nll"]]}}
+
+
+def _standalone_setup(p, tok_dir: Path) -> dict:
+    train_ids, valid, meta = TR.load_tokens(tok_dir)
+    return {"p": p, "space": space_of(p, meta["vocab"]), "train": train_ids, "valid": valid}
+
+
+def _standalone_one(s: dict, a: Arch, seed: int) -> dict:
+    p, t0 = s["p"], time.process_time()
+    model, hist = TR.standalone_train(s["space"], a, p.supernet.train, seed, s["train"])
+    return {"arch": a.as_dict(), "key": a.key, "seed": seed, "params": s["space"].params(a),
+            "nll": TR.nll(model, s["valid"], p.data.eval_batch), "final_train_loss": float(np.mean(hist["loss"][-20:])),
+            "cpu_s": time.process_time() - t0}
 
 
 def perplexity_sample(space: Space, p) -> list[Arch]:
@@ -173,10 +181,7 @@ def _coverage_splits(s, X, Y, lv, j: int, main: dict) -> dict:
 def surrogates(ctx, p, ppl_doc: dict, hw_doc: dict, out: Path) -> dict:
     """Held-out evaluation of every surrogate on every target, then the benchmark: the chosen
     surrogate refit on all measured architectures and queried on the whole space."""
-    from sklearn.exceptions import ConvergenceWarning
-
     from llmrepro.hwgpt import calibration as K
-    from llmrepro.hwgpt import surrogates as S
 
     s = p.surrogates
     space = space_of(p, ppl_doc["vocab"])
@@ -186,40 +191,16 @@ def surrogates(ctx, p, ppl_doc: dict, hw_doc: dict, out: Path) -> dict:
     hw_archs = [Arch.from_dict(a) for a in hw_doc["archs"]]
     for d, rec in hw_doc["devices"].items():
         targets[f"latency_{d}"] = (hw_archs, np.asarray(rec["wall_ms"]))
-    heldout: dict[str, Any] = {"levels": lv.tolist(), "targets": {}}
     seed, j90 = s.split_seeds[0], int(np.argmin(abs(lv - s.coverage)))  # the main split; the coverage level
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("ignore", UserWarning)
-        for name, (archs, Y) in targets.items():
-            X = space.features(archs)
-            test = _test_split(len(archs), s.test_fraction, seed)
-            res: dict[str, Any] = {"n_train": int((~test).sum()), "n_test": int(test.sum()),
-                                   "test_keys": [a.key for a, t in zip(archs, test) if t], "observed_mean": Y[test].mean(1),
-                                   "methods": {}}
-            inds = {}
-            for m, fit in S.FIT.items():
-                t0 = time.process_time()
-                pred = fit(X[~test], Y[~test], getattr(s, m), lv, seed)(X[test])
-                metrics, ind, groups = S.evaluate(pred, Y[test], lv, s.coverage)
-                inds[m] = ind
-                per_arch = None if ind is None else ind.reshape(len(Y[test]), Y.shape[1], -1).mean(1)
-                res["methods"][m] = {**metrics, "pred_mean": pred.mean, "pred_std": pred.std,
-                                     "per_arch_coverage": per_arch,
-                                     "pred_lo90": None if pred.lo is None else pred.lo[:, j90],
-                                     "pred_hi90": None if pred.hi is None else pred.hi[:, j90],
-                                     "fit_cpu_s": time.process_time() - t0}
-            # paired bootstrap over held-out architectures: GP's miscalibration area minus each other's
-            res["area_gain_over_gp"] = {m: K.area_difference_ci(inds[m], inds["gp"], lv, groups, s.n_boot, seed)
-                                        for m in S.HETEROSCEDASTIC}
-            if name.startswith("latency_"):  # C2's coverage: every split, each with its own surrogate seed
-                res["coverage_splits"] = _coverage_splits(s, X, Y, lv, j90, res["methods"])
-            heldout["targets"][name] = res
-        # the benchmark: every architecture of the space scored by the chosen surrogate
-        Xall = space.features(space.all)
-        bench = {}
-        for name, (archs, Y) in targets.items():
-            bench[name] = S.FIT[s.benchmark](space.features(archs), Y, getattr(s, s.benchmark), lv, seed)(Xall).mean
+    # Targets are independent: one single-thread worker per core (pipeline.pool)
+    jobs = [(s, name, [a.key for a in archs], space.features(archs), Y, lv, j90, seed)
+            for name, (archs, Y) in targets.items()]
+    heldout: dict[str, Any] = {"levels": lv.tolist(),
+                               "targets": dict(zip(targets, pool.run(_heldout_one, jobs), strict=True))}
+    # the benchmark: every architecture of the space scored by the chosen surrogate
+    Xall = space.features(space.all)
+    jobs = [(s, space.features(archs), Y, lv, seed, Xall) for archs, Y in targets.values()]
+    bench = dict(zip(targets, pool.run(_benchmark_one, jobs), strict=True))
     out.mkdir(parents=True, exist_ok=True)
     np.save(out / "features.npy", Xall.astype(np.float32))
     for name, v in bench.items():
@@ -228,6 +209,53 @@ def surrogates(ctx, p, ppl_doc: dict, hw_doc: dict, out: Path) -> dict:
     io.write_json(out / "benchmark.json", {"surrogate": s.benchmark, "targets": sorted(bench), "size": len(space.all),
                                            "vocab": ppl_doc["vocab"]})
     return heldout
+
+
+def _quiet():
+    from sklearn.exceptions import ConvergenceWarning
+
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    warnings.simplefilter("ignore", UserWarning)
+
+
+def _heldout_one(s, name: str, keys: list[str], X: np.ndarray, Y: np.ndarray, lv: np.ndarray, j90: int,
+                 seed: int) -> dict:
+    """Every surrogate fitted on the main split of one target and scored on its held-out architectures."""
+    from llmrepro.hwgpt import calibration as K
+    from llmrepro.hwgpt import surrogates as S
+
+    with warnings.catch_warnings():
+        _quiet()
+        test = _test_split(len(keys), s.test_fraction, seed)
+        res: dict[str, Any] = {"n_train": int((~test).sum()), "n_test": int(test.sum()),
+                               "test_keys": [k for k, t in zip(keys, test) if t], "observed_mean": Y[test].mean(1),
+                               "methods": {}}
+        inds = {}
+        for m, fit in S.FIT.items():
+            t0 = time.process_time()
+            pred = fit(X[~test], Y[~test], getattr(s, m), lv, seed)(X[test])
+            metrics, ind, groups = S.evaluate(pred, Y[test], lv, s.coverage)
+            inds[m] = ind
+            per_arch = None if ind is None else ind.reshape(len(Y[test]), Y.shape[1], -1).mean(1)
+            res["methods"][m] = {**metrics, "pred_mean": pred.mean, "pred_std": pred.std,
+                                 "per_arch_coverage": per_arch,
+                                 "pred_lo90": None if pred.lo is None else pred.lo[:, j90],
+                                 "pred_hi90": None if pred.hi is None else pred.hi[:, j90],
+                                 "fit_cpu_s": time.process_time() - t0}
+        # paired bootstrap over held-out architectures: GP's miscalibration area minus each other's
+        res["area_gain_over_gp"] = {m: K.area_difference_ci(inds[m], inds["gp"], lv, groups, s.n_boot, seed)
+                                    for m in S.HETEROSCEDASTIC}
+        if name.startswith("latency_"):  # C2's coverage: every split, each with its own surrogate seed
+            res["coverage_splits"] = _coverage_splits(s, X, Y, lv, j90, res["methods"])
+    return res
+
+
+def _benchmark_one(s, X: np.ndarray, Y: np.ndarray, lv: np.ndarray, seed: int, Xall: np.ndarray) -> np.ndarray:
+    from llmrepro.hwgpt import surrogates as S
+
+    with warnings.catch_warnings():
+        _quiet()
+        return S.FIT[s.benchmark](X, Y, getattr(s, s.benchmark), lv, seed)(Xall).mean
 
 
 def search(ctx, p, sur_dir: Path) -> dict:

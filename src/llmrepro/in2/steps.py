@@ -93,36 +93,43 @@ def finetune(p, arm: str, model_dir: Path, out_models: Path, progress=None) -> d
     and answer positions at a fixed token budget per step, then probe every position and
     style on held-out contexts drawn for that seed (the same for every arm, so arms stay
     paired by seed, while seeds differ in stage-1 model and probe set alike)."""
+    from llmrepro.models import train as T
+
+    f = p.finetune
+    jobs = [(p, arm, model_dir, seed, stage1) for seed, stage1 in zip(f.seeds, p.retrieval.seeds, strict=True)]
+    done = pool.run(_finetune_one, jobs, progress=progress, desc="seeds")
+    for run, model, tok in done:
+        T.save_checkpoint(out_models / f"seed{run['seed']}", model, tokenizer=tok)
+    return {"arm": arm, "mix": getattr(p.arms, arm).model_dump(), "steps": f.train.steps, "runs": [r for r, _, _ in done]}
+
+
+def _finetune_one(p, arm: str, model_dir: Path, seed: int, stage1: int):
     import torch
 
     from llmrepro.models import factory
-    from llmrepro.models import train as T
 
     f, a, pr = p.finetune, getattr(p.arms, arm), p.probe
     vocab = D.Vocab(p.vocab_keys)
     mix = D.Mix(n_min=a.n_min, n_max=a.n_max, queries=f.queries, p_ends=a.p_ends, ends=a.ends,
                 integration=a.integration)
-    runs = []
-    for seed, stage1 in zip(f.seeds, p.retrieval.seeds, strict=True):
-        torch.manual_seed(seed)
-        model, tok = factory.load_causal_lm(model_dir / f"seed{stage1}")
-        audit: dict = {}
-        nb = TR.budget_batches(vocab, mix, f.tokens_per_step, f.train.batch, seed, audit)
-        t0 = time.process_time()
-        hist = TR.run(model, nb, f.train, progress)
-        cpu_train = time.process_time() - t0
-        t1 = time.process_time()
-        long = P.probe(model, vocab, pr.n, pr.per_position, pr.buckets, (pr.probe_seed, seed, 0), pr.batch)
-        short = P.probe(model, vocab, pr.short_n, pr.short_per_position, min(pr.short_n, pr.buckets),
-                        (pr.probe_seed, seed, 1), pr.batch)
-        integ = P.integration(model, vocab, pr.n, max(1, pr.n * pr.per_position // 4), (pr.probe_seed, seed, 0),
-                              pr.batch)
-        rel = np.concatenate(audit["rel"])
-        runs.append({"seed": seed, "stage1_seed": stage1, "long": long, "short": {s: short[s]["mean"] for s in D.STYLES},
-                     "integration": integ,
-                     "loss": _thin(hist["loss"]), "final_loss": float(np.mean(hist["loss"][-20:])),
-                     "tokens": audit["tokens"], "answer_tokens": audit["answers"], "rows": audit["rows"],
-                     "supervised_positions": np.histogram(rel, bins=10, range=(0, 1))[0].tolist(),
-                     "cpu_seconds": {"train": cpu_train, "probe": time.process_time() - t1}})
-        T.save_checkpoint(out_models / f"seed{seed}", model, tokenizer=tok)
-    return {"arm": arm, "mix": a.model_dump(), "steps": f.train.steps, "runs": runs}
+    torch.manual_seed(seed)
+    model, tok = factory.load_causal_lm(model_dir / f"seed{stage1}")
+    audit: dict = {}
+    nb = TR.budget_batches(vocab, mix, f.tokens_per_step, f.train.batch, seed, audit)
+    t0 = time.process_time()
+    hist = TR.run(model, nb, f.train)
+    cpu_train = time.process_time() - t0
+    t1 = time.process_time()
+    long = P.probe(model, vocab, pr.n, pr.per_position, pr.buckets, (pr.probe_seed, seed, 0), pr.batch)
+    short = P.probe(model, vocab, pr.short_n, pr.short_per_position, min(pr.short_n, pr.buckets),
+                    (pr.probe_seed, seed, 1), pr.batch)
+    integ = P.integration(model, vocab, pr.n, max(1, pr.n * pr.per_position // 4), (pr.probe_seed, seed, 0),
+                          pr.batch)
+    rel = np.concatenate(audit["rel"])
+    run = {"seed": seed, "stage1_seed": stage1, "long": long, "short": {s: short[s]["mean"] for s in D.STYLES},
+           "integration": integ,
+           "loss": _thin(hist["loss"]), "final_loss": float(np.mean(hist["loss"][-20:])),
+           "tokens": audit["tokens"], "answer_tokens": audit["answers"], "rows": audit["rows"],
+           "supervised_positions": np.histogram(rel, bins=10, range=(0, 1))[0].tolist(),
+           "cpu_seconds": {"train": cpu_train, "probe": time.process_time() - t1}}
+    return run, model, tok

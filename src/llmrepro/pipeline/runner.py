@@ -114,7 +114,10 @@ def pin_threads(n: int, torch_too: bool = True) -> None:
     except ImportError:
         return
     torch.set_num_threads(n)
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    # The eager switch only: torch.use_deterministic_algorithms also imports torch._inductor (for a
+    # flag of torch.compile, which no stage uses), 3 s of every stage's start on a 2 GHz core.
+    set_det = getattr(torch._C, "_set_deterministic_algorithms", None)
+    set_det(True, warn_only=True) if set_det else torch.use_deterministic_algorithms(True, warn_only=True)
     torch.backends.cudnn.benchmark = False
 
 

@@ -19,6 +19,7 @@ def tool_env(root: Path | None = None) -> dict[str, str]:
     LLMREPRO_MIRROR, serve downloads from the shared mirror beside `root` when there is one."""
     env = dict(os.environ)
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env["PYTHONHASHSEED"] = "0"  # what a stage would otherwise re-exec itself for (Paper.main): one start less
     if root is not None and not env.get(MIRROR_ENV) and (root / SHARED_MIRROR).is_dir():
         env[MIRROR_ENV] = str((root / SHARED_MIRROR).resolve())
         print(f"{MIRROR_ENV} is not set: using {env[MIRROR_ENV]}", file=sys.stderr)

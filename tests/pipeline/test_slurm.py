@@ -13,7 +13,7 @@ import pytest
 from llmrepro import io
 from llmrepro.pipeline.registry import load_registry
 
-from conftest import ROOT, copy_project, offline_env, results_snapshot, run
+from conftest import ROOT, TIMEOUT_SCALE, copy_project, offline_env, results_snapshot, run
 
 pytestmark = [pytest.mark.slow, pytest.mark.slurm]
 PAPERS = ("facts", "freq")
@@ -38,7 +38,7 @@ def test_two_papers_go_through_sbatch_and_match_dvc(cluster, smoke_build, tmp_pa
     reg = load_registry(ws)
     env = offline_env(mirror)
     # both papers in one run, with the user's profile and a local override for this one-node cluster
-    r = run(["timeout", "-s", "INT", "-k", "30", "900", sys.executable, "-m", "llmrepro.cli", "run", *PAPERS,
+    r = run(["timeout", "-s", "INT", "-k", "30", str(round(900 * TIMEOUT_SCALE)), sys.executable, "-m", "llmrepro.cli", "run", *PAPERS,
              "--engine", "snakemake", "-c", "2", "--", "--profile", "profiles/slurm", "--jobs", "2",
              "--max-threads", "1",  # smoke stages are start-up and imports: two one-CPU jobs at once
              "--default-resources", "slurm_partition=debug", "slurm_account=", "runtime=30",

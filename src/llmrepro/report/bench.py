@@ -145,6 +145,7 @@ def test_suite_time(root: Path) -> dict[str, Any]:
 def run_bench(root: Path, noop_repeats: int = 3, engines: bool = False, tests: bool = False,
               engine_papers: list[str] | None = None) -> dict[str, Any]:
     from llmrepro.pipeline.params import PARAMS_FILE, read_yaml
+    from llmrepro.pipeline.provenance import cpu_model
 
     scale = read_yaml(root / PARAMS_FILE)["common"]["scale"]
     stages = stage_times(root)
@@ -169,7 +170,11 @@ def run_bench(root: Path, noop_repeats: int = 3, engines: bool = False, tests: b
     }
     json_path, md_path = bench_paths(root, scale)
     old = io.read_json(json_path) if json_path.exists() else {}
-    # the expensive measurements are kept from an earlier run unless asked for again
+    # the expensive measurements are kept from an earlier run unless asked for again, and only from this CPU:
+    # the same suite took twice as long on a 2 GHz Zen 1 as on a Zen 5
+    doc["machine"] = cpu_model()
+    if old.get("machine") != doc["machine"]:
+        old = {}
     doc["suite_engines"] = ({e: cold_suite(root, e, engine_papers) for e in ("dvc", "snakemake")} if engines
                             else old.get("suite_engines"))
     doc["test_suite"] = test_suite_time(root) if tests else old.get("test_suite")
@@ -183,7 +188,7 @@ def run_bench(root: Path, noop_repeats: int = 3, engines: bool = False, tests: b
 def render(doc: dict[str, Any]) -> str:
     budgets = doc["budgets_s"]["per_paper"]
     lines = [f"# Benchmark ({doc.get('scale', 'mini')} scale)", "",
-             "Measured by `llmrepro bench` on this machine; stage times are the cold times "
+             f"Measured by `llmrepro bench` on {doc.get('machine', 'this machine')}; stage times are the cold times "
              "recorded in each stage's provenance.", "",
              "| paper | cold time (s) | budget (s) | within |", "|---|---|---|---|"]
     for p, t in doc["papers_cold_s"].items():

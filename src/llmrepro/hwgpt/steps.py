@@ -3,6 +3,7 @@ method code and writes JSON (or .npy) outputs."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
 from pathlib import Path
@@ -211,11 +212,15 @@ def surrogates(ctx, p, ppl_doc: dict, hw_doc: dict, out: Path) -> dict:
     return heldout
 
 
+@contextlib.contextmanager
 def _quiet():
+    """The surrogate fits without sklearn's convergence and user warnings."""
     from sklearn.exceptions import ConvergenceWarning
 
-    warnings.simplefilter("ignore", ConvergenceWarning)
-    warnings.simplefilter("ignore", UserWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        yield
 
 
 def _heldout_one(s, name: str, keys: list[str], X: np.ndarray, Y: np.ndarray, lv: np.ndarray, j90: int,
@@ -224,8 +229,7 @@ def _heldout_one(s, name: str, keys: list[str], X: np.ndarray, Y: np.ndarray, lv
     from llmrepro.hwgpt import calibration as K
     from llmrepro.hwgpt import surrogates as S
 
-    with warnings.catch_warnings():
-        _quiet()
+    with _quiet():
         test = _test_split(len(keys), s.test_fraction, seed)
         res: dict[str, Any] = {"n_train": int((~test).sum()), "n_test": int(test.sum()),
                                "test_keys": [k for k, t in zip(keys, test) if t], "observed_mean": Y[test].mean(1),
@@ -253,8 +257,7 @@ def _heldout_one(s, name: str, keys: list[str], X: np.ndarray, Y: np.ndarray, lv
 def _benchmark_one(s, X: np.ndarray, Y: np.ndarray, lv: np.ndarray, seed: int, Xall: np.ndarray) -> np.ndarray:
     from llmrepro.hwgpt import surrogates as S
 
-    with warnings.catch_warnings():
-        _quiet()
+    with _quiet():
         return S.FIT[s.benchmark](X, Y, getattr(s, s.benchmark), lv, seed)(Xall).mean
 
 

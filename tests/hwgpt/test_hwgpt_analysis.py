@@ -192,3 +192,14 @@ def test_interval_checks_straddling_their_thresholds_are_inconclusive():
     assert doc["C1"] == doc["C2"] == "inconclusive"
     metrics["surrogates"]["latency_t1_b1"] = {**sur, "mlp": {"coverage90": _ci(0.8, 0.75, 0.84)}}
     assert CLAIMS.evaluate(metrics, "mini")["claims"][1]["verdict"] == "not reproduced"
+
+
+def test_reliability_gate_reads_the_split_half_interval():
+    from llmrepro.hwgpt.claims import CLAIMS
+
+    metrics = _claim_metrics()
+    dev = metrics["hardware"]["devices"]["t1_b1"]
+    metrics["hardware"]["devices"]["t1_b1"] = {**dev, "split_half_tau": _ci(0.82, 0.77, 0.87)}  # point above 0.8
+    c1 = CLAIMS.evaluate(metrics, "mini")["claims"][0]
+    assert c1["verdict"] == "inconclusive"
+    assert c1["precondition"][0]["why"] == "interval straddles the threshold"

@@ -123,3 +123,20 @@ def test_every_seed_param_in_the_project_is_an_int_or_a_list_of_ints():
     for f in ("configs/mini.yaml", "configs/smoke.yaml", "configs/full.yaml"):
         walk(yaml.safe_load((root / f).read_text()), "")
     assert not bad, f"seed params the seed shift cannot move: {bad}"
+
+
+def test_a_device_bound_claim_only_warns_on_another_cpu():
+    bound = ClaimSet("toy", CLAIMS.claims, timings=CLAIMS.timings, device_bound=("C2",))
+    flipped = {**METRICS, "r": 0.3}
+    same = {r.id: r for r in compare(bound, _claims(METRICS), _claims(flipped), METRICS, flipped)}
+    other = {r.id: r for r in compare(bound, _claims(METRICS), _claims(flipped), METRICS, flipped, other_device=True)}
+    assert same["C2"].status == "fail"  # the same CPU: compared strictly
+    assert other["C2"].status == "warning" and other["C2"].other_device
+    moved = {**METRICS, "count": 8}
+    assert {r.id: r for r in compare(bound, _claims(METRICS), _claims(moved), METRICS, moved,
+                                     other_device=True)}["C3"].status == "fail"  # not device-bound: still fails
+
+
+def test_device_bound_must_name_declared_claims():
+    with pytest.raises(ValueError, match=r"device_bound names C9, which are not claims \(claims: C1, C2"):
+        ClaimSet("toy", CLAIMS.claims, device_bound=("C9",))

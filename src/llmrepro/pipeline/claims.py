@@ -180,6 +180,9 @@ class ClaimSet:
     paper: str
     claims: tuple[Claim, ...] = field(default_factory=tuple)
     timings: tuple[str, ...] = ()  # dotted metrics.json paths of wall-clock fields; `*` matches one level
+    # claims about the measuring machine itself (its latency noise): on another CPU they describe another
+    # device, so `llmrepro verify` shows a moved one as a warning there, and compares it strictly on the same CPU
+    device_bound: tuple[str, ...] = ()
 
     def __post_init__(self):
         seen = set()
@@ -187,6 +190,10 @@ class ClaimSet:
             if c.id in seen:
                 raise ValueError(f"paper {self.paper!r}: claim id {c.id!r} is declared twice")
             seen.add(c.id)
+        unknown = [cid for cid in self.device_bound if cid not in seen]
+        if unknown:
+            raise ValueError(f"paper {self.paper!r}: device_bound names {', '.join(unknown)}, which are not claims "
+                             f"(claims: {', '.join(sorted(seen))})")
 
     def is_timing(self, path: str) -> bool:
         parts = path.split(".")

@@ -51,6 +51,7 @@ class ClaimRow:
     now: str | None
     fragile: bool
     metrics: list[dict[str, Any]] = field(default_factory=list)  # metric, committed, now, tol, agrees
+    other_device: bool = False  # a claim about the measuring machine, recomputed on another CPU
 
     @property
     def verdict_equal(self) -> bool:
@@ -64,7 +65,7 @@ class ClaimRow:
     def status(self) -> str:
         if self.verdict_equal and self.metrics_agree:
             return "ok"
-        return "warning" if self.fragile else "fail"
+        return "warning" if self.fragile or self.other_device else "fail"
 
 
 def claim_set(paper: str) -> ClaimSet:
@@ -80,9 +81,9 @@ def moved_on_record(robustness: dict, paper: str) -> set[str]:
 
 
 def compare(claims: ClaimSet, old_claims: dict, new_claims: dict, old_metrics: dict,
-            new_metrics: dict, moved: set[str] = frozenset()) -> list[ClaimRow]:
+            new_metrics: dict, moved: set[str] = frozenset(), other_device: bool = False) -> list[ClaimRow]:
     """One row per claim of either side, with every checked metric compared; a claim the committed results
-    mark fragile, or one in `moved`, only warns."""
+    mark fragile, or one in `moved`, only warns, and so does a device-bound claim when `other_device`."""
     if old_claims.get("scale") != new_claims.get("scale"):
         raise VerifyError(f"{claims.paper}: committed results are at scale {old_claims.get('scale')!r}, "
                           f"these at {new_claims.get('scale')!r}; switch with `llmrepro scale`")
@@ -92,7 +93,8 @@ def compare(claims: ClaimSet, old_claims: dict, new_claims: dict, old_metrics: d
     rows = []
     for cid in dict.fromkeys([*old, *new]):
         o, n = old.get(cid, {}), new.get(cid, {})
-        row = ClaimRow(cid, o.get("verdict"), n.get("verdict"), fragile=bool(o.get("fragile")) or cid in moved)
+        row = ClaimRow(cid, o.get("verdict"), n.get("verdict"), fragile=bool(o.get("fragile")) or cid in moved,
+                       other_device=other_device and cid in claims.device_bound)
         for check in (*declared[cid].precondition, *declared[cid].checks) if cid in declared else ():
             # a check on `x.value` is a check on the estimate x: compare it with x's interval
             path = check.metric.removesuffix(".value")
@@ -137,7 +139,8 @@ def render(results: dict[str, list[ClaimRow]], against: str, machine: str) -> st
     out = ["# Verify: recomputed results against the committed ones", "",
            f"Committed: `{against}`. Recomputed on: {machine}. A verdict must be equal and every metric a check "
            "reads must agree within its tolerance; a claim marked fragile (its verdict moved under shifted seeds, "
-           "see [robustness.md](robustness.md)) only warns.", ""]
+           "see [robustness.md](robustness.md)) only warns, and so does a claim about the measuring machine itself "
+           "(a paper's `device_bound`) recomputed on another CPU than the committed one.", ""]
     for paper, rows in results.items():
         fails = sum(r.status == "fail" for r in rows)
         warns = sum(r.status == "warning" for r in rows)
@@ -147,7 +150,8 @@ def render(results: dict[str, list[ClaimRow]], against: str, machine: str) -> st
         for r in rows:
             ms = "<br>".join(f"{'✅' if m['agrees'] else '❌'} `{m['metric']}` {_show(m['committed'])} → "
                              f"{_show(m['now'])} ({m['tol']})" for m in r.metrics)
-            eq = "yes" if r.verdict_equal else ("**no** (fragile: warning)" if r.fragile else "**no**")
+            eq = "yes" if r.verdict_equal else ("**no** (fragile: warning)" if r.fragile else
+                                                "**no** (another CPU: warning)" if r.other_device else "**no**")
             out.append(f"| {r.id} | {VERDICT_MARK.get(r.committed, r.committed or '–')} | "
                        f"{VERDICT_MARK.get(r.now, r.now or '–')} | {eq} | {cell(ms)} |")
         out.append("")
@@ -157,6 +161,14 @@ def render(results: dict[str, list[ClaimRow]], against: str, machine: str) -> st
 def _git_json(root: Path, rev: str, path: str) -> Any | None:
     r = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=root, capture_output=True, text=True)
     return json.loads(r.stdout) if r.returncode == 0 else None
+
+
+def committed_cpus(root: Path, rev: str, paper: str) -> set[str]:
+    """The CPUs named in the paper's committed provenance records."""
+    r = subprocess.run(["git", "ls-tree", "--name-only", rev, f"reports/{paper}/provenance/"], cwd=root,
+                       capture_output=True, text=True)
+    docs = [_git_json(root, rev, f) for f in r.stdout.split() if f.endswith(".json")]
+    return {d["hardware"]["cpu"] for d in docs if d and "cpu" in d.get("hardware", {})}
 
 
 def reported_papers(root: Path) -> list[str]:
@@ -189,21 +201,29 @@ def verify(root: Path, papers: list[str] | None, against: str = "HEAD", env: dic
                               f"{', '.join(stale[:4])}): run `llmrepro repro` (or `llmrepro run ID`) first")
     results: dict[str, list[ClaimRow]] = {}
     robustness = _git_json(root, against, ROBUSTNESS) or {}
+    hw = hardware()
     for p in papers:
         old_c = _git_json(root, against, f"reports/{p}/claims.json")
         old_m = _git_json(root, against, f"reports/{p}/metrics.json")
         if old_c is None or old_m is None:
             raise VerifyError(f"{p}: no committed claims.json/metrics.json at {against}: commit results first")
-        results[p] = compare(claim_set(p), old_c, io.read_json(root / f"reports/{p}/claims.json"), old_m,
-                             io.read_json(root / f"reports/{p}/metrics.json"), moved_on_record(robustness, p))
-    hw = hardware()
+        cs = claim_set(p)
+        other_device = bool(cs.device_bound) and committed_cpus(root, against, p) != {hw["cpu"]}
+        results[p] = compare(cs, old_c, io.read_json(root / f"reports/{p}/claims.json"), old_m,
+                             io.read_json(root / f"reports/{p}/metrics.json"), moved_on_record(robustness, p),
+                             other_device)
     text = render(results, against, f"{hw['cpu']}, {hw['cores']} cores")
     (root / "reports/verify.md").write_text(text)
     print(text)
     bad = [f"{p} {r.id}" for p, rows in results.items() for r in rows if r.status == "fail"]
-    warn = [f"{p} {r.id}" for p, rows in results.items() for r in rows if r.status == "warning"]
+    warn = [f"{p} {r.id}" for p, rows in results.items() for r in rows if r.status == "warning" and r.fragile]
+    device = [f"{p} {r.id}" for p, rows in results.items() for r in rows
+              if r.status == "warning" and not r.fragile]
     if warn:
         print(f"warning: fragile claims moved: {', '.join(warn)}", file=sys.stderr)
+    if device:
+        print(f"warning: claims about the measuring machine moved on another CPU than the committed one: "
+              f"{', '.join(device)}", file=sys.stderr)
     if bad:
         print(f"error: verdict flipped or metric out of tolerance: {', '.join(bad)} (reports/verify.md)",
               file=sys.stderr)

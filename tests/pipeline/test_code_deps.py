@@ -32,6 +32,18 @@ def test_closure_follows_imports_transitively_and_skips_machinery(tmp_path):
                     "src/llmrepro/toy/notes.md")
 
 
+def test_an_edited_import_is_seen_in_the_same_process(tmp_path):
+    pkg = tmp_path / "src" / "llmrepro" / "toy"
+    pkg.mkdir(parents=True)
+    (pkg / "a.py").write_text("def run():\n    pass\n")
+    (pkg / "d.py").write_text("")
+    (tmp_path / "stages").mkdir()
+    (tmp_path / "stages" / "toy.py").write_text("")
+    assert "src/llmrepro/toy/d.py" not in stage_code(tmp_path, "stages/toy.py", _toy_stage, ())
+    (pkg / "a.py").write_text("from llmrepro.toy import d\ndef run():\n    pass\n")  # parsed files are cached
+    assert "src/llmrepro/toy/d.py" in stage_code(tmp_path, "stages/toy.py", _toy_stage, ())
+
+
 def test_project_stages_list_what_their_functions_reach():
     reg = load_registry(ROOT)
     heads = set(reg["attngrad_heads"].code)

@@ -140,3 +140,17 @@ def test_a_device_bound_claim_only_warns_on_another_cpu():
 def test_device_bound_must_name_declared_claims():
     with pytest.raises(ValueError, match=r"device_bound names C9, which are not claims \(claims: C1, C2"):
         ClaimSet("toy", CLAIMS.claims, device_bound=("C9",))
+
+
+def test_a_verdict_seen_moving_elsewhere_marks_the_claim_fragile_while_it_stands():
+    from llmrepro.report.pages import mark_fragile, verdict_cell
+
+    seen = (("C2", "reproduced", "inconclusive", "CI recompute"),)
+    doc = mark_fragile(CLAIMS.evaluate(METRICS, "mini"), {}, seen)
+    c2 = {c["id"]: c for c in doc["claims"]}["C2"]
+    assert c2["fragile"] == "inconclusive" and "(CI recompute: inconclusive)" in verdict_cell(c2)
+    later = mark_fragile(CLAIMS.evaluate({**METRICS, "r": 0.3}, "mini"), {}, seen)  # another verdict now
+    assert {c["id"]: c for c in later["claims"]}["C2"]["fragile"] is False
+    shifted = {"papers": {"toy": {"C2": {"committed": "reproduced", "shifted": "not reproduced"}}}}
+    both = {c["id"]: c for c in mark_fragile(CLAIMS.evaluate(METRICS, "mini"), shifted, seen)["claims"]}["C2"]
+    assert both["fragile"] == "not reproduced" and "fragile_where" not in both  # the seed shift is named first

@@ -101,7 +101,11 @@ CLAIMS = ClaimSet("hwgpt", (
           checks=tuple(Check(f"search.{d}.best_guided_margin_small", ">", 0.0, tol=Tol(abs=0.05),
                              label=f"{d}: best guided method's lower CI minus RS's upper CI (HV)")
                        for d in DEVICES)),
-), device_bound=("C1", "C2"), timings=("timings", "hardware", *(f"surrogates.latency_{d}" for d in DEVICES), "search",
+), device_bound=("C1", "C2"),
+    # CI's recompute of these very measurements' verdicts (stop 24): t1_b1 mlp coverage 0.976 -> 0.853, Spearman(mean,
+    # std) 0.961 -> 0.687; the seed-shift run of 2026-12-02 on this machine kept "not reproduced"
+    seen_moving=(("C2", "not reproduced", "inconclusive", "CI recompute, stop 24"),),
+    timings=("timings", "hardware", *(f"surrogates.latency_{d}" for d in DEVICES), "search",
            "supernet.tokens_per_s"))
 
 # The old checks, as committed at 98394ae (mini; seed block +1 from reports/robustness.json there).

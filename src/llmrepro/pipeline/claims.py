@@ -183,6 +183,9 @@ class ClaimSet:
     # claims about the measuring machine itself (its latency noise): on another CPU they describe another
     # device, so `llmrepro verify` shows a moved one as a warning there, and compares it strictly on the same CPU
     device_bound: tuple[str, ...] = ()
+    # verdicts seen to move outside the seed-shift run: (claim, verdict, the verdict seen instead, where).
+    # While the committed verdict is the first, the claim is marked fragile as if the seed shift had moved it.
+    seen_moving: tuple[tuple[str, str, str, str], ...] = ()
 
     def __post_init__(self):
         seen = set()
@@ -190,10 +193,11 @@ class ClaimSet:
             if c.id in seen:
                 raise ValueError(f"paper {self.paper!r}: claim id {c.id!r} is declared twice")
             seen.add(c.id)
-        unknown = [cid for cid in self.device_bound if cid not in seen]
-        if unknown:
-            raise ValueError(f"paper {self.paper!r}: device_bound names {', '.join(unknown)}, which are not claims "
-                             f"(claims: {', '.join(sorted(seen))})")
+        for name, ids in (("device_bound", self.device_bound), ("seen_moving", [m[0] for m in self.seen_moving])):
+            unknown = [cid for cid in ids if cid not in seen]
+            if unknown:
+                raise ValueError(f"paper {self.paper!r}: {name} names {', '.join(unknown)}, which are not claims "
+                                 f"(claims: {', '.join(sorted(seen))})")
 
     def is_timing(self, path: str) -> bool:
         parts = path.split(".")

@@ -80,7 +80,8 @@ def check_claims(root: Path) -> list[str]:
         doc = io.read_json(path)
         docs[paper] = doc
         metrics = io.read_json(path.parent / "metrics.json")
-        again = mark_fragile(claim_set(paper).evaluate(metrics, doc["scale"]), robustness)
+        cs = claim_set(paper)
+        again = mark_fragile(cs.evaluate(metrics, doc["scale"]), robustness, cs.seen_moving)
         mine = {c["id"]: c for c in again["claims"]}
         for c in doc["claims"]:
             want = mine.get(c["id"])

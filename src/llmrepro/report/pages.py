@@ -19,17 +19,25 @@ ROBUSTNESS = "reports/robustness.json"  # written by `llmrepro verify --seeds`; 
 def verdict_cell(c: Mapping[str, Any]) -> str:
     mark = VERDICT_MARK.get(c["verdict"], c["verdict"])
     if c.get("fragile"):
-        mark += f" · 🔀 fragile (shifted seeds: {c['fragile']})"
+        mark += f" · 🔀 fragile ({c.get('fragile_where', 'shifted seeds')}: {c['fragile']})"
     return mark
 
 
-def mark_fragile(doc: dict[str, Any], robustness: Mapping[str, Any]) -> dict[str, Any]:
-    """A claim is fragile when its verdict under shifted seeds (reports/robustness.json)
-    differs from the verdict computed now; `fragile` holds the shifted verdict, or False."""
+def mark_fragile(doc: dict[str, Any], robustness: Mapping[str, Any],
+                 seen_moving: Sequence[tuple[str, str, str, str]] = ()) -> dict[str, Any]:
+    """A claim is fragile when its verdict under shifted seeds (reports/robustness.json), or a
+    verdict seen elsewhere (`ClaimSet.seen_moving`, for the same verdict as now), differs from the
+    verdict computed now; `fragile` holds that other verdict, or False, and `fragile_where` says
+    where it was seen when not under shifted seeds."""
     shifted = robustness.get("papers", {}).get(doc["paper"], {})
+    seen = {cid: (was, other, where) for cid, was, other, where in seen_moving}
     for c in doc["claims"]:
         other = shifted.get(c["id"], {}).get("shifted")
         c["fragile"] = other if other is not None and other != c["verdict"] else False
+        c.pop("fragile_where", None)
+        was, elsewhere, where = seen.get(c["id"], (None, None, None))
+        if not c["fragile"] and was == c["verdict"] and elsewhere != was:
+            c.update(fragile=elsewhere, fragile_where=where)
     return doc
 
 
@@ -155,7 +163,7 @@ def write_report(r: Report, metrics_path: Path, claims_path: Path, readme_path: 
     # Claims are judged on metrics as written (NaN becomes null), so re-evaluating
     # claims.json from metrics.json always gives the same verdicts.
     metrics = json.loads(io.dumps(r.metrics))
-    doc = mark_fragile(r.claims.evaluate(metrics, r.scale), robustness or {})
+    doc = mark_fragile(r.claims.evaluate(metrics, r.scale), robustness or {}, r.claims.seen_moving)
     io.write_json(metrics_path, metrics)
     io.write_json(claims_path, doc)
     readme_path.write_text(render_page(r, doc))
@@ -186,7 +194,7 @@ def headline(doc: Mapping[str, Any]) -> str:
     n = counts(doc)
     parts = [f"{n[v]} {v}" for v in ("reproduced", "not reproduced", "inconclusive") if n.get(v)]
     fragile = sum(bool(c.get("fragile")) for c in doc["claims"])
-    return ", ".join(parts) + (f"; {fragile} fragile under shifted seeds" if fragile else "")
+    return ", ".join(parts) + (f"; {fragile} fragile" if fragile else "")
 
 
 def _ours(c: Mapping[str, Any]) -> str:
@@ -200,7 +208,7 @@ def index_page(docs: Mapping[str, Mapping[str, Any] | None],
            "Each row links to the paper's page, where the figures sit next to the paper's own numbers. "
            "Verdicts: ✅ reproduced, ❌ not reproduced, ⚠️ inconclusive (for example a failed precondition or an "
            "interval that straddles the threshold); 🔀 fragile: the verdict moved when every seed was shifted "
-           "([robustness](robustness.md)). *Ours* is the measured value of the claim's first checks, with its 95 % "
+           "([robustness](robustness.md)), or in a recompute named on the claim's page. *Ours* is the measured value of the claim's first checks, with its 95 % "
            "interval.", ""]
     out += ["## Papers", "", "| paper | headline | cold runtime | made on |", "|---|---|---|---|"]
     for paper, doc in docs.items():

@@ -135,6 +135,9 @@ def test_a_device_bound_claim_only_warns_on_another_cpu():
     moved = {**METRICS, "count": 8}
     assert {r.id: r for r in compare(bound, _claims(METRICS), _claims(moved), METRICS, moved,
                                      other_device=True)}["C3"].status == "fail"  # not device-bound: still fails
+    remeasured = {**METRICS, "r": 0.9}  # out of abs 0.05, verdict unchanged: a machine measured again
+    row = {r.id: r for r in compare(bound, _claims(METRICS), _claims(remeasured), METRICS, remeasured)}["C2"]
+    assert row.status == "warning" and row.warning == "machine measured again" and not row.metrics_agree
 
 
 def test_device_bound_must_name_declared_claims():

@@ -12,6 +12,12 @@ Timings: every latency is a wall-clock measurement, and so is everything compute
 hardware metrics, the latency surrogates, and the search, which runs on the latency surrogates'
 benchmark). They are declared as timing fields: a rerun on the same machine does not reproduce them
 byte for byte, and `llmrepro verify` compares them with the tolerances below (or as ratios).
+
+C1 and C2 are `device_bound`: a second quiet measurement on the same Zen 1, hours after the committed
+one (2026-12-02), moved t2_b8's split-half tau 0.728 -> 0.907, the Jaccard between devices 0.368 -> 0.75,
+t1_b1's Spearman(mean, std) 0.961 -> 0.641 and its MLP coverage 0.976 -> 0.801, past every tolerance
+below, with both verdicts unchanged (inconclusive, not reproduced). So verify holds their verdicts, not
+their numbers, to the committed run.
 """
 
 from llmrepro.pipeline.claims import Check, Claim, ClaimSet, Tol

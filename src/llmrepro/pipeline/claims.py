@@ -181,7 +181,8 @@ class ClaimSet:
     claims: tuple[Claim, ...] = field(default_factory=tuple)
     timings: tuple[str, ...] = ()  # dotted metrics.json paths of wall-clock fields; `*` matches one level
     # claims about the measuring machine itself (its latency noise): on another CPU they describe another
-    # device, so `llmrepro verify` shows a moved one as a warning there, and compares it strictly on the same CPU
+    # device, so `llmrepro verify` shows a moved one as a warning there; on the same CPU their verdicts must
+    # be equal, and their metrics, which a second measurement moves past any useful tolerance, only warn
     device_bound: tuple[str, ...] = ()
     # verdicts seen to move outside the seed-shift run: (claim, verdict, the verdict seen instead, where).
     # While the committed verdict is the first, the claim is marked fragile as if the seed shift had moved it.

@@ -221,7 +221,7 @@ def test_snakemake_plans_runs_and_reruns_exactly_the_closure(tmp_path, mirror, s
 def test_claims_round_trip_from_the_written_metrics(built):
     """Re-evaluating every paper's claims from its metrics.json gives its claims.json, and every
     check finds its metric: a typo in a metric path would read "not measured"."""
-    from llmrepro.report.pages import mark_fragile
+    from llmrepro.report.pages import judge
     from llmrepro.report.verify import claim_set
 
     ws, _, _ = built
@@ -230,9 +230,8 @@ def test_claims_round_trip_from_the_written_metrics(built):
     robustness = io.read_json(ws / "reports/robustness.json")
     for paper in papers:
         written = io.read_json(ws / f"reports/{paper}/claims.json")
-        cs = claim_set(paper)
-        again = mark_fragile(cs.evaluate(io.read_json(ws / f"reports/{paper}/metrics.json"), written["scale"]),
-                             robustness, cs.seen_moving)
+        again = judge(claim_set(paper), io.read_json(ws / f"reports/{paper}/metrics.json"), written["scale"],
+                      robustness)
         assert again == written, paper
         unmeasured = [(c["id"], k["metric"]) for c in written["claims"] for k in (*c["precondition"], *c["checks"])
                       if k.get("why") == "not measured"]

@@ -146,14 +146,15 @@ def test_device_bound_must_name_declared_claims():
 
 
 def test_a_verdict_seen_moving_elsewhere_marks_the_claim_fragile_while_it_stands():
-    from llmrepro.report.pages import mark_fragile, verdict_cell
+    from llmrepro.report.pages import judge, verdict_cell
 
-    seen = (("C2", "reproduced", "inconclusive", "CI recompute"),)
-    doc = mark_fragile(CLAIMS.evaluate(METRICS, "mini"), {}, seen)
-    c2 = {c["id"]: c for c in doc["claims"]}["C2"]
+    seen = ClaimSet("toy", CLAIMS.claims, seen_moving=(("C2", "reproduced", "inconclusive", "CI recompute"),))
+    c2 = {c["id"]: c for c in judge(seen, METRICS, "mini", {})["claims"]}["C2"]
     assert c2["fragile"] == "inconclusive" and "(CI recompute: inconclusive)" in verdict_cell(c2)
-    later = mark_fragile(CLAIMS.evaluate({**METRICS, "r": 0.3}, "mini"), {}, seen)  # another verdict now
+    later = judge(seen, {**METRICS, "r": 0.3}, "mini", {})  # another verdict now
     assert {c["id"]: c for c in later["claims"]}["C2"]["fragile"] is False
     shifted = {"papers": {"toy": {"C2": {"committed": "reproduced", "shifted": "not reproduced"}}}}
-    both = {c["id"]: c for c in mark_fragile(CLAIMS.evaluate(METRICS, "mini"), shifted, seen)["claims"]}["C2"]
+    both = {c["id"]: c for c in judge(seen, METRICS, "mini", shifted)["claims"]}["C2"]
     assert both["fragile"] == "not reproduced" and "fragile_where" not in both  # the seed shift is named first
+    with pytest.raises(ValueError, match="is no move"):
+        ClaimSet("toy", CLAIMS.claims, seen_moving=(("C2", "reproduced", "reproduced", "CI"),))

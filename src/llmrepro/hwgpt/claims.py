@@ -46,11 +46,11 @@ QUIET = (Check("hardware.quiet", "==", True,
 REVISED_C1 = ("The Jaccard margin was a point estimate: a new architecture sample and a new measurement moved it "
               "from -0.098 to +0.050 (Pareto sets of 14-22 members move ~0.05 per member). It now carries a "
               "bootstrap interval over architectures and their latency repeats and must clear 0 as a whole.")
-REVISED_C1_GATE = ("The reliability gate read the split-half tau's point estimate against 0.8: committed t1_b1 0.751 "
-                   "[0.699, 0.798] and t2_b8 0.728 [0.661, 0.789] in a quiet run, t1_b1 0.93 in a run of this "
-                   "machine beside the niced tests. Which side of 0.8 a point lands on is the machine's state; CI's recompute (stop 24) "
-                   "flagged C1. The gate now needs the whole bootstrap interval at or above 0.8 (a straddling one "
-                   "leaves C1 inconclusive); the threshold did not move.")
+REVISED_C1_GATE = ("The reliability gate read the split-half tau's point estimate against 0.8: committed t1_b1 "
+                   "0.751 [0.699, 0.798] and t2_b8 0.728 [0.661, 0.789] in a quiet run, t1_b1 0.93 in a run of "
+                   "this machine beside the niced tests. Which side of 0.8 a point lands on is the machine's "
+                   "state; CI's recompute (stop 24) flagged C1. The gate now needs the whole bootstrap interval "
+                   "at or above 0.8 (a straddling one leaves C1 inconclusive); the threshold did not move.")
 REVISED_C2 = ("Each 90 % coverage was one held-out split with one surrogate seed and no interval: the MLP's moved "
               "from 0.93 to 0.817 at shifted seeds. It is now pooled over 5 splits, each with its own test "
               "architectures and surrogate seed, with a bootstrap interval over splits and test architectures that "

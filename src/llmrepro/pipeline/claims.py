@@ -194,6 +194,10 @@ class ClaimSet:
             if c.id in seen:
                 raise ValueError(f"paper {self.paper!r}: claim id {c.id!r} is declared twice")
             seen.add(c.id)
+        for cid, was, other, where in self.seen_moving:
+            if was == other:
+                raise ValueError(f"paper {self.paper!r}: seen_moving {cid}: {was!r} seen as {other!r} ({where}) "
+                                 "is no move")
         for name, ids in (("device_bound", self.device_bound), ("seen_moving", [m[0] for m in self.seen_moving])):
             unknown = [cid for cid in ids if cid not in seen]
             if unknown:

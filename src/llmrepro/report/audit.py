@@ -20,7 +20,7 @@ import yaml
 
 from llmrepro import io
 from llmrepro.pipeline.params import PARAMS_FILE, lookup, read_yaml
-from llmrepro.report.pages import ROBUSTNESS, claims_table, index_page, mark_fragile, runs_summary
+from llmrepro.report.pages import ROBUSTNESS, claims_table, index_page, judge, runs_summary
 
 
 def _lock_outputs(root: Path) -> dict[str, tuple[str, str]]:
@@ -80,8 +80,7 @@ def check_claims(root: Path) -> list[str]:
         doc = io.read_json(path)
         docs[paper] = doc
         metrics = io.read_json(path.parent / "metrics.json")
-        cs = claim_set(paper)
-        again = mark_fragile(cs.evaluate(metrics, doc["scale"]), robustness, cs.seen_moving)
+        again = judge(claim_set(paper), metrics, doc["scale"], robustness)
         mine = {c["id"]: c for c in again["claims"]}
         for c in doc["claims"]:
             want = mine.get(c["id"])

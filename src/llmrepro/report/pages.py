@@ -23,20 +23,19 @@ def verdict_cell(c: Mapping[str, Any]) -> str:
     return mark
 
 
-def mark_fragile(doc: dict[str, Any], robustness: Mapping[str, Any],
-                 seen_moving: Sequence[tuple[str, str, str, str]] = ()) -> dict[str, Any]:
-    """A claim is fragile when its verdict under shifted seeds (reports/robustness.json), or a
-    verdict seen elsewhere (`ClaimSet.seen_moving`, for the same verdict as now), differs from the
-    verdict computed now; `fragile` holds that other verdict, or False, and `fragile_where` says
-    where it was seen when not under shifted seeds."""
+def judge(claims: ClaimSet, metrics: Mapping[str, Any], scale: str, robustness: Mapping[str, Any]) -> dict[str, Any]:
+    """The claims' verdicts on `metrics`, fragile ones marked. A claim is fragile when its verdict under
+    shifted seeds (reports/robustness.json), or a verdict seen elsewhere (`claims.seen_moving`, while the
+    verdict now is the one seen moving), differs from the verdict now; `fragile` holds that other verdict,
+    or False, and `fragile_where` says where it was seen when not under shifted seeds."""
+    doc = claims.evaluate(metrics, scale)
     shifted = robustness.get("papers", {}).get(doc["paper"], {})
-    seen = {cid: (was, other, where) for cid, was, other, where in seen_moving}
+    seen = {cid: (was, other, where) for cid, was, other, where in claims.seen_moving}
     for c in doc["claims"]:
         other = shifted.get(c["id"], {}).get("shifted")
         c["fragile"] = other if other is not None and other != c["verdict"] else False
-        c.pop("fragile_where", None)
         was, elsewhere, where = seen.get(c["id"], (None, None, None))
-        if not c["fragile"] and was == c["verdict"] and elsewhere != was:
+        if not c["fragile"] and was == c["verdict"]:
             c.update(fragile=elsewhere, fragile_where=where)
     return doc
 
@@ -163,7 +162,7 @@ def write_report(r: Report, metrics_path: Path, claims_path: Path, readme_path: 
     # Claims are judged on metrics as written (NaN becomes null), so re-evaluating
     # claims.json from metrics.json always gives the same verdicts.
     metrics = json.loads(io.dumps(r.metrics))
-    doc = mark_fragile(r.claims.evaluate(metrics, r.scale), robustness or {}, r.claims.seen_moving)
+    doc = judge(r.claims, metrics, r.scale, robustness or {})
     io.write_json(metrics_path, metrics)
     io.write_json(claims_path, doc)
     readme_path.write_text(render_page(r, doc))
@@ -208,8 +207,8 @@ def index_page(docs: Mapping[str, Mapping[str, Any] | None],
            "Each row links to the paper's page, where the figures sit next to the paper's own numbers. "
            "Verdicts: ✅ reproduced, ❌ not reproduced, ⚠️ inconclusive (for example a failed precondition or an "
            "interval that straddles the threshold); 🔀 fragile: the verdict moved when every seed was shifted "
-           "([robustness](robustness.md)), or in a recompute named on the claim's page. *Ours* is the measured value of the claim's first checks, with its 95 % "
-           "interval.", ""]
+           "([robustness](robustness.md)), or in a recompute named on the claim's page. *Ours* is the measured "
+           "value of the claim's first checks, with its 95 % interval.", ""]
     out += ["## Papers", "", "| paper | headline | cold runtime | made on |", "|---|---|---|---|"]
     for paper, doc in docs.items():
         if doc is not None:

@@ -117,6 +117,21 @@ def test_metrics_and_verdicts_on_hand_built_runs():
     assert m["c1"]["gain_primary"]["n_worlds"] == 2 and m["pre"]["frozen_primary"]["n_worlds"] == 2
 
 
+def test_c1_margin_is_judged_on_its_interval():
+    """A gain below the 2-point margin whose interval holds the margin is no evidence against C1."""
+    m = metrics(_doc(0.25), "ood_task", "grm_sft", ensemble=2)
+
+    def c1(gain, gain_id=(0.0, [-0.005, 0.005])):
+        m["c1"]["gain_primary"] = {"value": gain[0], "ci": gain[1]}
+        m["c1"]["gain_id"] = {"value": gain_id[0], "ci": gain_id[1]}
+        return next(c for c in CLAIMS.evaluate(m, "mini")["claims"] if c["id"] == "C1")["verdict"]
+
+    assert c1((-0.034, [-0.131, 0.062])) == "inconclusive"  # the committed numbers before the revision
+    assert c1((0.01, [0.0, 0.019])) == "not reproduced"  # the whole interval below the margin
+    assert c1((0.05, [0.021, 0.08])) == "reproduced"
+    assert c1((0.05, [0.021, 0.08]), gain_id=(0.0, [-0.03, 0.03])) == "inconclusive"  # ID loss not ruled out
+
+
 def test_every_revised_claim_keeps_its_old_checks_at_both_seed_blocks():
     revised = {c.id for c in CLAIMS.claims if c.revised}
     assert revised == {"C1", "C2", "C3", "C4"} == {c.claim for c in CHANGES}

@@ -16,7 +16,10 @@ from llmrepro.pipeline.registry import load_registry
 from conftest import ROOT, TIMEOUT_SCALE, copy_project, offline_env, results_snapshot, run
 
 pytestmark = [pytest.mark.slow, pytest.mark.slurm]
-PAPERS = ("facts", "freq")
+# Two papers that share an upstream stage of another section (common_smollm2), so a cross-paper edge goes
+# through sbatch too; four batch jobs in all (each costs the plugin's status-check latency).
+PAPERS = ("grm", "mspoe")
+UPSTREAM = ("common_smollm2",)
 SLURM_DIR = "/tmp/llmrepro-slurm-test"
 
 
@@ -47,7 +50,7 @@ def test_two_papers_go_through_sbatch_and_match_dvc(cluster, smoke_build, tmp_pa
     assert "recording" in r.stderr  # llmrepro recorded the run for DVC
 
     jobcomp = Path(cluster, "log", "jobcomp.txt").read_text()
-    stages = [s for s in reg if s.paper in PAPERS]
+    stages = [s for s in reg if s.paper in PAPERS or s.name in UPSTREAM]
     for s in stages:
         prov = io.read_json(ws / s.provenance)
         assert prov["engine"] == "snakemake", s.name

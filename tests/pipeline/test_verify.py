@@ -158,3 +158,16 @@ def test_a_verdict_seen_moving_elsewhere_marks_the_claim_fragile_while_it_stands
     assert both["fragile"] == "not reproduced" and "fragile_where" not in both  # the seed shift is named first
     with pytest.raises(ValueError, match="is no move"):
         ClaimSet("toy", CLAIMS.claims, seen_moving=(("C2", "reproduced", "reproduced", "CI"),))
+
+
+def test_robustness_page_says_when_papers_were_rerun_at_different_times():
+    from llmrepro.report.verify import render_robustness
+
+    doc = {"shift": 1, "scale": "mini", "made": "t2", "seed_keys": ["toy.seed"],
+           "papers": {"toy": {"C1": {"committed": "reproduced", "shifted": "reproduced"}},
+                      "other": {"C1": {"committed": "reproduced", "shifted": "inconclusive"}}}}
+    page = render_robustness(doc)
+    assert "1 of 2 verdicts hold; 1 fragile." in page and "different times" not in page
+    page = render_robustness({**doc, "papers": {**doc["papers"], "third": {}},
+                              "made_by_paper": {"toy": "t1", "other": "t2", "third": "t1"}})
+    assert "Rows made at different times: third, toy at t1; other at t2." in page

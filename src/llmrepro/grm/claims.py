@@ -25,19 +25,27 @@ WORLDS = ("The seed shift moved C3 from inconclusive to not reproduced: GRM-SFT 
           "same 20 seeds and reward models), and every interval, of C1-C4 alike, is a t-interval over world "
           "means. Thresholds unchanged.")
 
-CLAIMS = ClaimSetCLAIMS = ClaimSet("grm", (
+# Why C1's margin and ID checks read their intervals (after the seed shift of stop 25, before the rerun).
+MARGIN_ON_CI = ("C1's 2-point margin and its ID non-inferiority bound were judged on point values: the committed "
+                "gain -0.034 with its interval [-0.131, 0.062] around the margin read as not reproduced, and the "
+                "seed shift's +0.047 [-0.085, 0.179] as inconclusive. A point below the margin with an interval "
+                "that holds it is no evidence against the claim; as C4's final-gold check already was, both are now "
+                "judged on their whole 95% CI (the separate 'gain > 0' check is implied and dropped). Thresholds "
+                "unchanged.")
+
+CLAIMS = ClaimSet("grm", (
     Claim("C1", "A text-generation (SFT) regularizer on the shared hidden states raises OOD preference accuracy "
                 "over a plain Bradley-Terry reward model, without losing ID accuracy.",
           paper_value="Gemma-2B, 40K pairs: HHH 70.3 -> 78.7, MT-Bench 69.1 -> 73.0; 400K: HHH 73.4 -> 79.8 "
                       "(UF ID 68.8 -> 71.5)",
           precondition=OVERFITS + SIGNAL,
-          checks=(Check("c1.gain_primary", ">=", 0.02, label="acc(GRM-SFT) - acc(BT), primary OOD set, paired"),
-                  Check("c1.gain_primary", ">", 0.0, on="ci", label="the same gain"),
-                  Check("c1.gain_id", ">=", -0.01, label="acc(GRM-SFT) - acc(BT) on ID pairs")),
+          checks=(Check("c1.gain_primary", ">=", 0.02, on="ci",
+                        label="acc(GRM-SFT) - acc(BT), primary OOD set, paired"),
+                  Check("c1.gain_id", ">=", -0.01, on="ci", label="acc(GRM-SFT) - acc(BT) on ID pairs")),
           note="Primary OOD set (pre-registered): unseen tasks, no marker on either response. Intervals: "
                "t-interval over world means (each world's mean over its seeds and test items); GRM and BT share "
                "seeds, worlds, training pairs and the initial head.",
-          revised=WORLDS),
+          revised=WORLDS + " " + MARGIN_ON_CI),
     Claim("C2", "The OOD gain is larger when preference data is scarce.",
           paper_value="HHH gain +8.4 at 40K pairs against +6.4 at 400K",
           precondition=(Check("pre.bt_anti_smallest", "<=", 0.5,
@@ -77,6 +85,11 @@ CHANGES = (
                 + "; ID gain >= -0.01", C + "not reproduced" + S + "not reproduced",
                 C + "gain 0.00677 [-0.0312, 0.0448], ID 0.00469 [-0.00417, 0.0172]"
                 + S + "gain -0.0182 [-0.0922, 0.0526], ID 0.000521 [-0.00885, 0.0099]", WORLDS, "98394ae"),
+    ClaimChange("C1", "acc(GRM-SFT) - acc(BT), primary OOD set >= 0.02 (point value); the same gain > 0 (whole "
+                "95% CI; t-interval over world means); ID gain >= -0.01 (point value)",
+                C + "not reproduced" + S + "inconclusive (fragile)",
+                C + "gain -0.0344 [-0.131, 0.0622], ID 0.0125 [-0.0156, 0.0406]"
+                + S + "gain 0.0469 [-0.0854, 0.179], ID 0.00625 [-0.0411, 0.0536]", MARGIN_ON_CI, "55b55fb"),
     ClaimChange("C2", "gain(smallest size) - gain(largest size), primary > 0" + _OLD_CI,
                 C + "inconclusive" + S + "inconclusive",
                 C + "-0.0255 [-0.0745, 0.0193]" + S + "0.0615 [-0.0308, 0.153]", WORLDS, "98394ae"),

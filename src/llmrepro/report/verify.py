@@ -326,11 +326,27 @@ def robustness_run(root: Path, papers: list[str] | None, k: int, env: dict[str, 
                                       "measured_shifted": [k_["measured"] for k_ in theirs.get(c["id"], {}).get(
                                           "checks", [])]}
                             for c in base["claims"]}
-    doc.update(shift=k, scale=scale, seed_keys=moved,
-               made=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    made = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    # a run of some papers keeps the other papers' rows, each with the time its own run was made
+    since = doc.get("made")
+    doc["made_by_paper"] = ({q: doc.get("made_by_paper", {}).get(q, since) for q in doc["papers"]}
+                            | {p: made for p in papers})
+    doc.update(shift=k, scale=scale, seed_keys=moved, made=made)
     io.write_json(root / ROBUSTNESS, doc)
     (root / "reports/robustness.md").write_text(render_robustness(doc))
     return doc
+
+
+def _runs_line(doc: dict[str, Any]) -> list[str]:
+    """Where papers were rerun at different times, when each paper's rows were made."""
+    by_paper = doc.get("made_by_paper") or {}
+    if len(set(by_paper.values())) <= 1:
+        return []
+    when: dict[str, list[str]] = {}
+    for p, m in sorted(by_paper.items()):
+        when.setdefault(m, []).append(p)
+    return ["Rows made at different times: " + "; ".join(f"{', '.join(ps)} at {m}" for m, ps in sorted(when.items()))
+            + ".", ""]
 
 
 def render_robustness(doc: dict[str, Any]) -> str:
@@ -340,7 +356,7 @@ def render_robustness(doc: dict[str, Any]) -> str:
            f"scratch copy with every seed moved to the next disjoint block ({len(doc['seed_keys'])} seed params: "
            "a seed s became s + k, a list of n seeds each + k·n). A claim whose verdict changes is *fragile*: its "
            "page and the index mark it, and `llmrepro verify` reports it as a warning rather than a failure.", "",
-           "| paper | claim | committed seeds | shifted seeds | holds? |", "|---|---|---|---|---|"]
+           *_runs_line(doc), "| paper | claim | committed seeds | shifted seeds | holds? |", "|---|---|---|---|---|"]
     n = fragile = 0
     for p, claims in doc["papers"].items():
         for cid, c in claims.items():

@@ -6,12 +6,12 @@ from llmrepro.pipeline import Curve, Paper, Resources
 
 paper = Paper("facts", code=["src/llmrepro/facts/config.py"])
 WORLD = "data/facts/world/"
-WORLD_PARAMS = ["facts.world", "facts.world_seed"]
+WORLD_PARAMS = ["facts.world", "facts.world_seeds"]
 
 
 @paper.stage(params=WORLD_PARAMS, outs={"world": WORLD}, light=True)
 def world(ctx):
-    """The background world, the fictional entities, their probes, and a word-level tokenizer."""
+    """Per world seed: the background world, the fictional entities, their probes, and a word-level tokenizer."""
     from llmrepro.facts.steps import make_world
 
     make_world(ctx.params.facts, ctx.out.world)
@@ -28,9 +28,9 @@ def pretrain(ctx, size: str):
 
 for _size in ("base", "small"):
     paper.add(f"pretrain_{_size}", pretrain, deps={"world": WORLD},
-              params=["facts.world", f"facts.models.{_size}"], outs={"model": f"models/facts/{_size}/"},
-              args={"size": _size}, resources=Resources(runtime=30),
-              desc=f"Pretrain the {_size} model on the background stream (weights and optimizer state kept)")
+              params=["facts.world", "facts.world_seeds", f"facts.models.{_size}"],
+              outs={"model": f"models/facts/{_size}/"}, args={"size": _size}, resources=Resources(runtime=30),
+              desc=f"Pretrain the {_size} model on each world's background stream (weights and optimizer state kept)")
 
 
 def inject(ctx, variant: str):
@@ -45,7 +45,8 @@ for _variant, _size, _desc in (("base", "base", "Inject fictional knowledge into
                                ("large_batch", "base", "The same at a larger batch, learning rate and injected fraction fixed"),
                                ("small_model", "small", "The same on the smaller model")):
     paper.add(f"inject_{_variant}", inject, deps={"world": WORLD, "model": f"models/facts/{_size}/"},
-              params=["facts.world", "facts.inject", *(["facts.large_batch_scale"] if _variant == "large_batch" else [])],
+              params=["facts.world", "facts.world_seeds", "facts.inject",
+                      *(["facts.large_batch_scale"] if _variant == "large_batch" else [])],
               outs={"runs": f"data/facts/{_variant}/"}, args={"variant": _variant},
               resources=Resources(runtime=30), desc=_desc)
 

@@ -3,6 +3,7 @@ curves, the world's guarantees, the injection schedule, and probes and injection
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -486,3 +487,22 @@ def test_page_prose_takes_its_numbers_from_params():
         assert "{" not in text and f"{per} entities each" in text
         for s in ("every 7 steps", "t_w = 5", "99 steps", "6 log-spaced bins", "runs of 321 steps", "6×", "3 seeds"):
             assert s in text
+
+
+def test_each_injection_seed_needs_a_world_of_its_own(tmp_path):
+    import yaml
+    from pydantic import ValidationError
+
+    from llmrepro.facts.config import FactsParams
+    from llmrepro.facts.steps import make_world, world_dir
+
+    raw = yaml.safe_load(open("configs/mini.yaml"))["facts"]
+    for bad in ([0, 1, 2], [0, 0, 1, 2]):  # one short; one world for two seeds
+        with pytest.raises(ValidationError, match=r"world_seeds=.* one per inject.seeds"):
+            FactsParams.model_validate({**raw, "world_seeds": bad})
+    smoke = yaml.safe_load(open("configs/smoke.yaml"))["facts"]
+    p = FactsParams.model_validate({**raw, "world": {**raw["world"], **smoke["world"]}, "world_seeds": [5, 9],
+                                    "inject": {**raw["inject"], "seeds": [0, 1]}})
+    make_world(p, tmp_path)
+    docs = [json.loads((world_dir(tmp_path, s) / "world.json").read_text()) for s in (5, 9)]
+    assert [d["seed"] for d in docs] == [5, 9] and docs[0]["world"] != docs[1]["world"]

@@ -1,6 +1,8 @@
 """facts claims. C1 and C6 keep the thresholds fixed before the first run. C2-C5 were revised
 after review (issue 11) and their tests fixed before the rerun; `CHANGES` records why, and the
-page shows the old checks with their verdicts and numbers (src/llmrepro/facts/before_review.json)."""
+page shows the old checks with their verdicts and numbers (src/llmrepro/facts/before_review.json).
+After the seed shift of stop 26, every seed runs in a world of its own (ONE_WORLD_PER_SEED), fixed before
+the rerun; the checks and thresholds did not change."""
 
 import json
 from pathlib import Path
@@ -89,4 +91,26 @@ def _changes() -> tuple[ClaimChange, ...]:
     return tuple(out)
 
 
-CHANGES = _changes()
+# The same checks with every seed in one shared world and its one pretrained model: reports/facts at d78a1f6
+# (seeds 0-3, world and model seed 0) and its seed-shift run (seeds 4-7, world and model seed 1).
+ONE_WORLD = "d78a1f6"
+ONE_WORLD_PER_SEED = (
+    "The seed shift (stop 26) moved C2 from reproduced to inconclusive: E(mem) - E(sem) stayed at 0.030 / 0.029, "
+    "but its per-seed spread grew fivefold (sd 0.012 -> 0.063), and composition effectivity fell from -0.04..0.09 "
+    "to -0.15..-0.09. All four seeds had shared one world and one pretrained model, so an interval over seeds "
+    "never saw how worlds differ, which is what moved. Now seed i runs in world i on models pretrained there "
+    "(facts.world_seeds), so the interval over seeds spans worlds. Checks and thresholds unchanged.")
+_ONE_WORLD_RESULTS = (  # claim, committed verdict, shifted verdict, committed numbers, shifted numbers
+    ("C1", "reproduced", "reproduced", "0.23 [0.192, 0.268]", "0.269 [0.223, 0.315]"),
+    ("C2", "reproduced", "inconclusive", "0.0298 [0.0111, 0.0485]", "0.0289 [-0.0707, 0.128]"),
+    ("C2b", "inconclusive", "inconclusive", "0.185 [0.0504, 0.32]", "0.373 [0.233, 0.512] (E(comp) <= 0)"),
+    ("C3", "reproduced", "reproduced", "0.0854 [0.0706, 0.1]", "0.089 [0.0556, 0.122]"),
+    ("C4", "inconclusive", "inconclusive", "-0.0128 [-0.105, 0.079]", "0.00257 [-0.0518, 0.0569]"),
+    ("C5", "inconclusive", "inconclusive", "0.00111 [-0.106, 0.108]", "0.00787 [-0.0657, 0.0815]"),
+    ("C6", "reproduced", "reproduced", "0.104 [0.0604, 0.147]", "0.137 [0.0551, 0.22]"),
+)
+
+CHANGES = _changes() + tuple(
+    ClaimChange(cid, "the same check, every seed in one shared world", f"committed seeds: {a}; shifted seeds: {b}",
+                f"committed seeds: {x}; shifted seeds: {y}", ONE_WORLD_PER_SEED, ONE_WORLD)
+    for cid, a, b, x, y in _ONE_WORLD_RESULTS)

@@ -77,8 +77,17 @@ class PaperScale(Section):
 @section("facts")
 class FactsParams(PaperSection):
     world: WorldCfg
-    world_seed: int = 0
+    # one world per injection seed (seed i runs in world i, on models pretrained there): an interval over seeds
+    # then spans worlds, which one shared world hid (issue 19: facts C2 moved under the seed shift)
+    world_seeds: list[int] = Field(min_length=2)
     models: Models
     inject: InjectCfg
     large_batch_scale: int = Field(8, ge=2)  # the large-batch arm: this many times the rows and the injected rows
     paper_scale: PaperScale = PaperScale()
+
+    @model_validator(mode="after")
+    def _one_world_per_seed(self):
+        if len(self.world_seeds) != len(self.inject.seeds) or len(set(self.world_seeds)) != len(self.world_seeds):
+            raise ValueError(f"world_seeds={self.world_seeds} must be distinct, one per inject.seeds="
+                             f"{self.inject.seeds}: injection seed i runs in world i")
+        return self

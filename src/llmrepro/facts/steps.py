@@ -1,5 +1,6 @@
-"""What each facts stage computes. The world is built once (`make_world`) and read back
-from world.json by every later stage."""
+"""What each facts stage computes. Each world seed's world is built once (`make_world`) and read
+back from its world.json by every later stage; each world has its own pretrained models, and
+injection seed i runs in world i, so an interval over seeds spans worlds (issue 19)."""
 
 from __future__ import annotations
 
@@ -20,28 +21,47 @@ VARIANTS = {  # stage -> (model, batch scale key)
 }
 
 
+def world_dir(root: Path, world_seed: int) -> Path:
+    """The folder of one world under a stage's output (its world, or a model pretrained on it)."""
+    return root / f"world{world_seed}"
+
+
 def make_world(p, out: Path) -> dict:
-    world = W.build(p.world, p.world_seed)
-    word_level(world.words(), out / "tokenizer")
-    io.write_json(out / "world.json", {"seed": p.world_seed, "vocab": len(world.words()), "world": world.to_json()})
-    return {"fictional": len(world.fictional)}
+    fictional = {}
+    for seed in p.world_seeds:
+        world, d = W.build(p.world, seed), world_dir(out, seed)
+        word_level(world.words(), d / "tokenizer")
+        io.write_json(d / "world.json", {"seed": seed, "vocab": len(world.words()), "world": world.to_json()})
+        fictional[seed] = len(world.fictional)
+    return {"fictional": fictional}
 
 
 def load_world(world_dir: Path) -> W.World:
     return W.World.from_json(io.read_json(world_dir / "world.json")["world"])
 
 
-def pretrain(p, size: str, world_dir: Path, out: Path, progress=None) -> dict:
-    return TR.pretrain(load_world(world_dir), p.world, load(world_dir / "tokenizer"), getattr(p.models, size), out,
-                       progress)
+def pretrain(p, size: str, worlds: Path, out: Path, progress=None) -> dict:
+    """One model per world, each from the same init seed."""
+    runs = pool.run(_pretrain_one, [(p, size, world_dir(worlds, s), world_dir(out, s)) for s in p.world_seeds],
+                    progress=progress, desc="worlds")
+    return dict(zip((f"world{s}" for s in p.world_seeds), runs))
 
 
-def inject(p, variant: str, world_dir: Path, model_dir: Path, out: Path, progress=None) -> dict:
+def _pretrain_one(p, size: str, world: Path, out: Path) -> dict:
+    import torch
+
+    cfg = getattr(p.models, size)
+    torch.manual_seed(cfg.seed)
+    return TR.pretrain(load_world(world), p.world, load(world / "tokenizer"), cfg, out)
+
+
+def inject(p, variant: str, worlds: Path, models: Path, out: Path, progress=None) -> dict:
     size, large = VARIANTS[variant]
     scale = p.large_batch_scale if large else 1
     out.mkdir(parents=True, exist_ok=True)
-    meta = pool.run(_inject_one, [(p, scale, world_dir, model_dir, out, seed) for seed in p.inject.seeds],
-                    progress=progress, desc="seeds")
+    jobs = [(p, scale, world_dir(worlds, w), world_dir(models, w), out, seed)
+            for seed, w in zip(p.inject.seeds, p.world_seeds, strict=True)]
+    meta = pool.run(_inject_one, jobs, progress=progress, desc="seeds")
     cfg = p.inject
     io.write_json(out / "runs.json", {"variant": variant, "model": size, "batch_scale": scale, "window": cfg.window,
                                       "horizon": cfg.horizon, "bins": cfg.bins, "batch": cfg.batch,
@@ -49,7 +69,7 @@ def inject(p, variant: str, world_dir: Path, model_dir: Path, out: Path, progres
     return {"runs": len(meta)}
 
 
-def _inject_one(p, scale: int, world_dir: Path, model_dir: Path, out: Path, seed: int) -> dict:
-    run = TR.inject(load_world(world_dir), p.world, load(world_dir / "tokenizer"), model_dir, p.inject, scale, seed)
+def _inject_one(p, scale: int, world: Path, model_dir: Path, out: Path, seed: int) -> dict:
+    run = TR.inject(load_world(world), p.world, load(world / "tokenizer"), model_dir, p.inject, scale, seed)
     np.save(out / f"logprobs_seed{seed}.npy", run.pop("logprobs").astype(np.float32))
-    return run
+    return {**run, "world_seed": io.read_json(world / "world.json")["seed"]}

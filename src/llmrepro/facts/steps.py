@@ -26,14 +26,11 @@ def world_dir(root: Path, world_seed: int) -> Path:
     return root / f"world{world_seed}"
 
 
-def make_world(p, out: Path) -> dict:
-    fictional = {}
+def make_world(p, out: Path) -> None:
     for seed in p.world_seeds:
         world, d = W.build(p.world, seed), world_dir(out, seed)
         word_level(world.words(), d / "tokenizer")
         io.write_json(d / "world.json", {"seed": seed, "vocab": len(world.words()), "world": world.to_json()})
-        fictional[seed] = len(world.fictional)
-    return {"fictional": fictional}
 
 
 def load_world(world_dir: Path) -> W.World:
@@ -59,8 +56,7 @@ def inject(p, variant: str, worlds: Path, models: Path, out: Path, progress=None
     size, large = VARIANTS[variant]
     scale = p.large_batch_scale if large else 1
     out.mkdir(parents=True, exist_ok=True)
-    jobs = [(p, scale, world_dir(worlds, w), world_dir(models, w), out, seed)
-            for seed, w in zip(p.inject.seeds, p.world_seeds, strict=True)]
+    jobs = [(p, scale, worlds, models, w, out, seed) for seed, w in zip(p.inject.seeds, p.world_seeds, strict=True)]
     meta = pool.run(_inject_one, jobs, progress=progress, desc="seeds")
     cfg = p.inject
     io.write_json(out / "runs.json", {"variant": variant, "model": size, "batch_scale": scale, "window": cfg.window,
@@ -69,7 +65,9 @@ def inject(p, variant: str, worlds: Path, models: Path, out: Path, progress=None
     return {"runs": len(meta)}
 
 
-def _inject_one(p, scale: int, world: Path, model_dir: Path, out: Path, seed: int) -> dict:
-    run = TR.inject(load_world(world), p.world, load(world / "tokenizer"), model_dir, p.inject, scale, seed)
+def _inject_one(p, scale: int, worlds: Path, models: Path, world_seed: int, out: Path, seed: int) -> dict:
+    world = world_dir(worlds, world_seed)
+    run = TR.inject(load_world(world), p.world, load(world / "tokenizer"), world_dir(models, world_seed), p.inject,
+                    scale, seed)
     np.save(out / f"logprobs_seed{seed}.npy", run.pop("logprobs").astype(np.float32))
-    return {**run, "world_seed": io.read_json(world / "world.json")["seed"]}
+    return {**run, "world_seed": world_seed}

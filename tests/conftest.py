@@ -116,16 +116,19 @@ TIMEOUT_SCALE = float(os.environ.get("LLMREPRO_TEST_TIMEOUT_SCALE", "1"))
 SNAKEMAKE_PAPERS = ("common", "cherryq", "in2", "sami")
 
 
-def _build_group(item) -> int:
-    """0: reads no smoke build; 1: reads the DVC build; 2: also waits for the Snakemake build."""
+def _build_group(item) -> float:
+    """0: reads no smoke build; 0.5: reads the DVC build only once its own work is done (smoke_build_at_end);
+    1: reads the DVC build; 2: also waits for the Snakemake build."""
     names = set(getattr(item, "fixturenames", ()))
-    return 2 if "snakemake_build" in names else 1 if "smoke_build" in names else 0
+    return (2 if "snakemake_build" in names else 1 if "smoke_build" in names
+            else 0.5 if "smoke_build_at_end" in names else 0)
 
 
 def pytest_collection_modifyitems(config, items):
     # The smoke builds start with the session and run in the background while every test that does
-    # not read them runs; then the readers of the DVC build, and last those that also wait for the
-    # (lower-priority) Snakemake build, each group in its declared order.
+    # not read them runs, then those that read the DVC build only at their end (their waits overlap the
+    # builds); then the readers of the DVC build, and last those that also wait for the (lower-priority)
+    # Snakemake build, each group in its declared order.
     items.sort(key=_build_group)  # stable
 
 
@@ -183,6 +186,13 @@ def smoke_build(smoke_builds):
     log = _finish(smoke_builds[0], "dvc repro")
     ws = smoke_builds[0][1]
     return ws, log, results_snapshot(ws)
+
+
+@pytest.fixture
+def smoke_build_at_end(request):
+    """smoke_build, waited for only when called: a test that spends most of its time waiting on
+    something else (a batch scheduler) runs while the builds do, and reads the DVC build at its end."""
+    return lambda: request.getfixturevalue("smoke_build")
 
 
 @pytest.fixture(scope="session")

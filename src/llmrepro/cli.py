@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from llmrepro import PAPERS
+from llmrepro import PAPERS, io
 from llmrepro.pipeline import params as P
 from llmrepro.pipeline.dvcyaml import render
 from llmrepro.pipeline.registry import load_registry
@@ -84,7 +84,7 @@ def cmd_dvc_yaml(args) -> int:
         return 0
     path.write_text(text)
     print(f"wrote {path}")
-    _prune_lock(root, set(yaml.safe_load(text)["stages"]))
+    _prune_lock(root, set(io.load_yaml(text)["stages"]))
     return 0
 
 
@@ -93,7 +93,7 @@ def _prune_lock(root: Path, stages: set[str]) -> None:
     lock_path = root / "dvc.lock"
     if not lock_path.exists():
         return
-    lock = yaml.safe_load(lock_path.read_text()) or {}
+    lock = io.load_yaml(lock_path.read_text()) or {}
     gone = sorted(set(lock.get("stages", {})) - stages)
     if gone:
         for name in gone:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -48,6 +50,27 @@ def stale(ws: Path) -> list[str]:
 
 def up_to_date(ws: Path) -> bool:
     return stale(ws) == []
+
+
+@contextmanager
+def put_back(ws: Path, stages: set[str], scratch: Path):
+    """After the block, the bytes of params.yaml, dvc.lock and every output of `stages` as they were
+    before it: the session's workspace goes back without recomputing what the block reran."""
+    reg = load_registry(ws)
+    outs = (p.rstrip("/") for s in reg if s.name in stages for p in s.all_outs().values())
+    paths = ["params.yaml", "dvc.lock", *outs]
+    for p in paths:
+        src, dst = ws / p, scratch / p
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(src, dst) if src.is_dir() else shutil.copy2(src, dst)
+    try:
+        yield
+    finally:
+        for p in paths:
+            shutil.rmtree(ws / p) if (ws / p).is_dir() else (ws / p).unlink(missing_ok=True)
+            src = scratch / p
+            shutil.copytree(src, ws / p) if src.is_dir() else shutil.copy2(src, ws / p)
+    assert up_to_date(ws)
 
 
 def _md5s(ws: Path) -> dict[str, str]:
@@ -100,28 +123,26 @@ def test_noop_repro_runs_nothing(built, mirror):
     assert up_to_date(ws)
 
 
-def test_param_change_reruns_exactly_the_downstream_closure(built, mirror):
+def test_param_change_reruns_exactly_the_downstream_closure(built, mirror, tmp_path):
     ws, _, _ = built
     reg = load_registry(ws)
     key = "common.eval.max_windows"
-    original = yaml.safe_load((ws / "params.yaml").read_text())["common"]["eval"]["max_windows"]
-    _set_param(ws, key, 3)
-    status = stale(ws)
-    direct = {s.name for s in reg if any(key == p or key.startswith(p + ".") for p in s.params)}
-    assert direct == {"common_smollm2_ppl"}
-    assert set(status) == direct | {"report_params"}  # it depends on the whole file
-    before = _md5s(ws)
-    r = run(["dvc", "repro", "--no-run-cache"], ws, **offline_env(mirror))
-    # report_params rewrites the same bytes, so it reruns without rerunning what depends on it; the
-    # machine fingerprint runs on every repro and, unchanged, triggers nothing
-    always = {s.name for s in reg if s.always_changed}
-    assert set(running_stages(r.stdout)) - always == reg.downstream(direct) | {"report_params"} == {
-        "report_params", "common_smollm2_ppl", "common_figures", "common_report", "report_index"}
-    after = _md5s(ws)
-    untouched = [p for p in before if p.startswith(("data/common/corpora", "models/common/"))]
-    assert untouched and all(before[p] == after[p] for p in untouched)
-    _set_param(ws, key, original)
-    run(["dvc", "repro"], ws, **offline_env(mirror))
+    closure = {"report_params", "common_smollm2_ppl", "common_figures", "common_report", "report_index"}
+    with put_back(ws, closure, tmp_path):
+        _set_param(ws, key, 3)
+        status = stale(ws)
+        direct = {s.name for s in reg if any(key == p or key.startswith(p + ".") for p in s.params)}
+        assert direct == {"common_smollm2_ppl"}
+        assert set(status) == direct | {"report_params"}  # it depends on the whole file
+        before = _md5s(ws)
+        r = run(["dvc", "repro", "--no-run-cache"], ws, **offline_env(mirror))
+        # report_params rewrites the same bytes, so it reruns without rerunning what depends on it; the
+        # machine fingerprint runs on every repro and, unchanged, triggers nothing
+        always = {s.name for s in reg if s.always_changed}
+        assert set(running_stages(r.stdout)) - always == reg.downstream(direct) | {"report_params"} == closure
+        after = _md5s(ws)
+        untouched = [p for p in before if p.startswith(("data/common/corpora", "models/common/"))]
+        assert untouched and all(before[p] == after[p] for p in untouched)
 
 
 def test_editing_a_transitively_imported_module_marks_exactly_its_users_changed(built):
@@ -156,34 +177,34 @@ def _locked_deps(ws: Path) -> dict[str, dict[str, str]]:
     return {name: {d["path"]: d.get("md5") for d in st.get("deps", [])} for name, st in lock.items()}
 
 
-def test_killed_stage_keeps_its_previous_result_and_recovers(built, mirror):
+def test_killed_stage_keeps_its_previous_result_and_recovers(built, mirror, tmp_path):
     ws, _, _ = built
     reg = load_registry(ws)
-    always = {s.name for s in reg if s.always_changed}
-    before = _locked_deps(ws)
-    saved = (ws / "params.yaml").read_bytes()
-    previous = io.file_hash(ws / "data/attngrad/training.json")
-    _set_param(ws, "attngrad.training.steps", 2)
-    r = run(["dvc", "repro"], ws, check=False, LLMREPRO_KILL_AFTER_COMPUTE="attngrad_training", **offline_env(mirror))
-    assert r.returncode != 0
-    # outputs persist: the result of the last completed run stays as it was (nothing computed is lost),
-    # nothing half-written takes its place, and DVC knows the stage must rerun
-    assert io.file_hash(ws / "data/attngrad/training.json") == previous
-    assert list((ws / "data/attngrad").glob(".tmp-training.json-*"))  # the half-written output is set aside
-    assert (ws / "data/attngrad/runtime.json").exists()  # what other stages computed is untouched
-    assert "attngrad_training" in stale(ws)
-    r = run(["dvc", "repro"], ws, **offline_env(mirror))
-    ran = set(running_stages(r.stdout))
-    # The promise: the killed stage reruns, and so does exactly every stage downstream of it whose
-    # inputs changed; a stage whose inputs came out byte-identical is rightly skipped.
-    assert "attngrad_training" in ran and ran <= reg.downstream(["attngrad_training"]) | always
-    after = _locked_deps(ws)
-    for name in reg.downstream(["attngrad_training"]) - {"attngrad_training"} - always:
-        assert (name in ran) == (before[name] != after[name]), name
-    assert not list((ws / "data/attngrad").glob(".tmp-training.json-*"))
-    assert up_to_date(ws)
-    (ws / "params.yaml").write_bytes(saved)  # the session's workspace goes back as it was
-    run(["dvc", "repro"], ws, **offline_env(mirror))
+    # the params check reruns on any edit of params.yaml
+    with put_back(ws, reg.downstream(["attngrad_training"]) | {PARAMS_CHECK}, tmp_path):
+        always = {s.name for s in reg if s.always_changed}
+        before = _locked_deps(ws)
+        previous = io.file_hash(ws / "data/attngrad/training.json")
+        _set_param(ws, "attngrad.training.steps", 2)
+        r = run(["dvc", "repro"], ws, check=False, LLMREPRO_KILL_AFTER_COMPUTE="attngrad_training",
+                **offline_env(mirror))
+        assert r.returncode != 0
+        # outputs persist: the result of the last completed run stays as it was (nothing computed is lost),
+        # nothing half-written takes its place, and DVC knows the stage must rerun
+        assert io.file_hash(ws / "data/attngrad/training.json") == previous
+        assert list((ws / "data/attngrad").glob(".tmp-training.json-*"))  # the half-written output is set aside
+        assert (ws / "data/attngrad/runtime.json").exists()  # what other stages computed is untouched
+        assert "attngrad_training" in stale(ws)
+        r = run(["dvc", "repro"], ws, **offline_env(mirror))
+        ran = set(running_stages(r.stdout))
+        # The promise: the killed stage reruns, and so does exactly every stage downstream of it whose
+        # inputs changed; a stage whose inputs came out byte-identical is rightly skipped.
+        assert "attngrad_training" in ran and ran <= reg.downstream(["attngrad_training"]) | always
+        after = _locked_deps(ws)
+        for name in reg.downstream(["attngrad_training"]) - {"attngrad_training"} - always:
+            assert (name in ran) == (before[name] != after[name]), name
+        assert not list((ws / "data/attngrad").glob(".tmp-training.json-*"))
+        assert up_to_date(ws)
 
 
 def test_snakemake_plans_runs_and_reruns_exactly_the_closure(tmp_path, mirror, snakemake_build):

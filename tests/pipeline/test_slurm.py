@@ -36,7 +36,7 @@ def cluster():
         assert not any(Path(p).exists() for p in pids)  # every daemon was stopped
 
 
-def test_two_papers_go_through_sbatch_and_match_dvc(cluster, smoke_build, tmp_path, mirror):
+def test_two_papers_go_through_sbatch_and_match_dvc(cluster, smoke_build_at_end, tmp_path, mirror):
     ws = copy_project(tmp_path)
     reg = load_registry(ws)
     env = offline_env(mirror)
@@ -61,8 +61,8 @@ def test_two_papers_go_through_sbatch_and_match_dvc(cluster, smoke_build, tmp_pa
             assert job["scheduler"] == "slurm" and job["partition"] == "debug" and job["node"], s.name
             assert f"JobId={job['job_id']} " in jobcomp and "JobState=COMPLETED" in jobcomp, s.name
 
-    # the same results as the DAG under `dvc repro` (the session's smoke build)
-    dvc_results = smoke_build[2]
+    # the same results as the DAG under `dvc repro` (the session's smoke build, still running when this began)
+    dvc_results = smoke_build_at_end()[2]
     mine = results_snapshot(ws)
     keys = [k for k in dvc_results if k.startswith(tuple(f"{d}/{p}/" for d in ("reports", "models")
                                                        for p in PAPERS))]

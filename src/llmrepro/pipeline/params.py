@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from llmrepro import io
 
 if TYPE_CHECKING:
     from llmrepro.pipeline.stage import Resources
@@ -186,7 +187,7 @@ def validate(raw: dict[str, Any], source: str = PARAMS_FILE) -> dict[str, Sectio
 
 def read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_bytes().decode("utf-8"))
+        data = io.load_yaml(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise ParamsError(f"{path}: file not found") from None
     except UnicodeDecodeError as e:

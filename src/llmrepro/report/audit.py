@@ -16,8 +16,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from llmrepro import io
 from llmrepro.pipeline.params import PARAMS_FILE, lookup, read_yaml
 from llmrepro.report.pages import ROBUSTNESS, claims_table, index_page, judge, runs_summary
@@ -25,7 +23,7 @@ from llmrepro.report.pages import ROBUSTNESS, claims_table, index_page, judge, r
 
 def _lock_outputs(root: Path) -> dict[str, tuple[str, str]]:
     """reports/ files DVC recorded: path -> (stage, md5)."""
-    lock = yaml.safe_load((root / "dvc.lock").read_text()) or {}
+    lock = io.load_yaml((root / "dvc.lock").read_text()) or {}
     out = {}
     for name, st in (lock.get("stages") or {}).items():
         for o in st.get("outs", []):

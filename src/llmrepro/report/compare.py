@@ -13,8 +13,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from llmrepro import io
 from llmrepro.report.pages import VERDICT_MARK, cell, with_ci
 
 
@@ -47,7 +46,7 @@ def _claims(root: Path, rev: str | None) -> dict[str, dict[str, Any]]:
 
 def _lock_outs(root: Path, rev: str | None) -> dict[str, dict[str, str]]:
     text = _show(root, rev, "dvc.lock")
-    stages = (yaml.safe_load(text) or {}).get("stages", {}) if text else {}
+    stages = (io.load_yaml(text) or {}).get("stages", {}) if text else {}
     # provenance changes on every run (times, commit): only results count
     return {name: {o["path"]: o.get("md5") for o in st.get("outs", []) if "/provenance/" not in o["path"]}
             for name, st in stages.items()}

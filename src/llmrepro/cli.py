@@ -152,7 +152,22 @@ def _snakemake(root: Path, reg, stages: list[str], args, extra: list[str], targe
     return subprocess.call(["dvc", "commit", "-f", "-q", *ran], cwd=root, env=env)
 
 
+def _hub_denied(root: Path, reg, stages: list[str]) -> list[str]:
+    """What the hub refuses to the stages this run may start (all of them for []), asked before any runs."""
+    from llmrepro.pipeline import hub
+
+    if hub.offline():
+        return []
+    todo = reg.ancestors(stages) if stages else {s.name for s in reg}
+    return hub.access_problems(hub.refs(P.load(root)[1], [k for s in reg if s.name in todo for k in s.params]))
+
+
 def _engine(root: Path, reg, stages: list[str], args, extra: list[str], snake_targets: list[str] = ()) -> int:
+    denied = _hub_denied(root, reg, stages)
+    if denied:
+        print("error: nothing ran; the hub refuses inputs of stages this run would start:\n  "
+              + "\n  ".join(denied), file=sys.stderr)
+        return 2
     env = tool_env(root)
     if args.engine == "snakemake":
         return _snakemake(root, reg, stages, args, extra, list(snake_targets), env)

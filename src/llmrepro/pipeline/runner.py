@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from llmrepro import io
+from llmrepro.pipeline import hub
 from llmrepro.pipeline import params as P
 from llmrepro.pipeline import provenance as prov
 from llmrepro.pipeline.stage import Stage, is_dir, is_stamp, strip
@@ -236,6 +237,10 @@ def run_stage(stage: Stage, root: Path) -> None:
         if not P.has_key(raw, key):
             _fail(f"stage {stage.name!r} declares param {key!r}, which params.yaml lacks")
         values[key] = P.lookup(raw, key)
+    hub_refs = hub.refs(sections, stage.params)
+    denied = hub.access_problems(hub_refs)
+    if denied:
+        _fail(f"stage {stage.name!r} cannot download its hub inputs: " + "; ".join(denied))
     # The params and code stamps only order DVC's stages; P.load above already validated params.yaml,
     # and Snakemake (which skips the stamps) can start a stage before they are written.
     deps = {k: root / strip(v) for k, v in stage.deps.items()
@@ -286,6 +291,7 @@ def run_stage(stage: Stage, root: Path) -> None:
         "hardware": prov.hardware(), "seeds": ctx.seeds, "wall_s": round(wall, 2), "cpu_s": prov.cpu_seconds(),
         "peak_rss_mb": prov.peak_rss_mb(), "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **({"batch_job": job} if (job := prov.scheduler()) else {}),
+        **({"hub": hub.resolved(hub_refs)} if hub_refs else {}),
         **({"extra": ctx.extra} if ctx.extra else {}),
     }
     io.write_json(tmps["provenance"], record)

@@ -8,7 +8,7 @@
 # Every per-stage value goes through input/output/params, and the command is the
 # constant "{params.cmd}": an f-string in shell: inside a loop would run the last
 # stage's command (snakemake issue #2832). Param values are passed as params, so a
-# changed value reruns the rule; params.yaml itself is never an input.
+# changed value reruns the rule; params.yaml itself is an input of report_params only.
 import json
 import shutil
 import sys
@@ -83,7 +83,7 @@ def _output(s):
 
 
 def _values(s):
-    return json.dumps({k: P.lookup(RAW, k) for k in s.params}, sort_keys=True)  # "*": the whole file
+    return json.dumps({k: P.lookup(RAW, k) for k in s.params}, sort_keys=True)
 
 
 rule all:

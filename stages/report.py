@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from llmrepro.pipeline import Paper
-from llmrepro.pipeline.params import ALL
+from llmrepro.pipeline.params import PARAMS_FILE
 from llmrepro.pipeline.stage import CODE_KEY, CODE_STAMPS, PARAMS_STAMP
 
 paper = Paper("report")
@@ -14,13 +14,15 @@ paper = Paper("report")
 REPORTED = sorted(p.stem for p in Path(__file__).parent.glob("*.py") if p.stem not in ("__init__", "report"))
 
 
-@paper.stage(params=[ALL], outs={"validated": PARAMS_STAMP}, light=True)
+@paper.stage(deps={"params": PARAMS_FILE}, outs={"validated": PARAMS_STAMP}, light=True)
 def params(ctx):
     """Validate the whole of params.yaml, on any change to it.
 
     Every other stage depends on its output (see `PARAMS_STAMP`), so a typo in a key no stage
     declares fails a plain `dvc repro <stage>` too. The runner validates every section before this
-    runs; the output's bytes never change, so a valid edit reruns only what it reaches."""
+    runs; the output's bytes never change, so a valid edit reruns only what it reaches. The file is
+    a plain dependency, not a param: DVC would copy all of it into dvc.lock, which it parses and
+    rewrites after every stage."""
     from llmrepro import io
 
     io.write_json(ctx.out.validated, {"params.yaml": "valid"})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from llmrepro.report.bench import render, stage_times
 
 
@@ -64,3 +66,26 @@ def test_bench_rejects_an_unknown_paper_before_running(capsys):
     assert main(["bench", "--engines", "--papers", "freq", "nope"]) != 0
     err = capsys.readouterr().err
     assert "no paper 'nope'" in err and "freq" in err
+
+
+def test_a_partial_engine_run_counts_only_the_stages_it_ran(tmp_path, monkeypatch):
+    # the scratch copy carries every stage's committed record; the floor is the CPU of this run's stages
+    import subprocess
+
+    from llmrepro import io
+    from llmrepro.report import bench
+
+    io.write_json(tmp_path / "reports/x/provenance/x_old.json", {"stage": "x_old", "cpu_s": 1000.0})
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=tmp_path, check=True)
+    real = subprocess.run
+
+    def fake(cmd, cwd=None, **kw):
+        if cmd[:2] == ["dvc", "repro"]:
+            io.write_json(Path(cwd) / "reports/x/provenance/x_new.json", {"stage": "x_new", "cpu_s": 7.0})
+            return subprocess.CompletedProcess(cmd, 0, "", "")
+        return real(cmd, cwd=cwd, **kw)
+
+    monkeypatch.setattr(subprocess, "run", fake)
+    got = bench.cold_suite(tmp_path, "dvc", ["x"])
+    assert (got["stage_cpu_s"], got["stages_run"], got["cmd"]) == (7.0, 1, "dvc repro x_report")

@@ -87,3 +87,27 @@ def test_bad_names_are_rejected():
 
 def test_resources_merge():
     assert Resources().merged({"gpu": 8, "runtime": 600}) == Resources(threads=2, mem_mb=4000, gpu=8, runtime=600)
+
+
+def test_code_outside_the_folders_the_code_check_watches_is_rejected(tmp_path):
+    # DVC records the code check's dependencies as CODE_DIRS: a code file elsewhere would go unwatched
+    import subprocess
+    import sys
+    import textwrap
+
+    (tmp_path / "stages").mkdir()
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "stages" / "__init__.py").write_text("")
+    (tmp_path / "tools" / "helper.py").write_text("X = 1\n")
+    (tmp_path / "stages" / "toy.py").write_text(textwrap.dedent("""
+        from llmrepro.pipeline import Paper
+        paper = Paper("toy", code=["tools/helper.py"])
+
+        @paper.stage(outs={"o": "data/o.json"})
+        def a(ctx):
+            pass
+    """))
+    code = "from llmrepro.pipeline.registry import load_registry; load_registry('.')"
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode != 0
+    assert "code file 'tools/helper.py' is outside src/llmrepro/, stages/, which the code check watches" in r.stderr

@@ -6,7 +6,6 @@ from typing import Any
 
 import yaml
 
-from llmrepro.pipeline.params import ALL, PARAMS_FILE
 from llmrepro.pipeline.registry import Registry
 from llmrepro.pipeline.stage import Stage, strip
 
@@ -37,7 +36,7 @@ def stage_entry(s: Stage) -> dict[str, Any]:
         entry["always_changed"] = True
     entry["deps"] = [strip(p) for p in s.dep_paths()]
     if s.params:
-        entry["params"] = [{PARAMS_FILE: None} if p == ALL else p for p in s.params]
+        entry["params"] = list(s.params)
     # Data and models go to the DVC cache; reports are small and live in git.
     outs: list[Any] = []
     for p in s.outs.values():

@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from llmrepro.pipeline.stage import Resources
 
 SCALES = ("smoke", "mini", "full")
-ALL = "*"  # a stage that declares this param depends on the whole of params.yaml
 MINI_SOURCE = "configs/mini.yaml"
 PARAMS_FILE = "params.yaml"
 
@@ -204,8 +203,6 @@ def load(root: Path) -> tuple[dict[str, Any], dict[str, Section]]:
 
 
 def lookup(raw: dict[str, Any], key: str) -> Any:
-    if key == ALL:
-        return raw
     node: Any = raw
     for part in key.split("."):
         if not isinstance(node, dict) or part not in node:
@@ -326,7 +323,7 @@ class DeclaredParams:
                  else getattr(self._typed, name, _MISSING))
         if value is _MISSING:
             raise AttributeError(f"params have no key {path!r}")
-        if any(path == d or path.startswith(d + ".") or d == ALL for d in self._declared):
+        if any(path == d or path.startswith(d + ".") for d in self._declared):
             return value
         if any(d.startswith(path + ".") for d in self._declared):
             return DeclaredParams(value, self._declared, self._stage, path)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from llmrepro.pipeline.params import has_key
-from llmrepro.pipeline.stage import CODE_CHECK, Paper, RegistryError, Stage, is_dir, strip
+from llmrepro.pipeline.stage import CODE_CHECK, CODE_DIRS, Paper, RegistryError, Stage, is_dir, strip
 
 
 class Registry:
@@ -199,7 +199,11 @@ def load_registry(root: Path | str, params: dict[str, Any] | None = None) -> Reg
         if not isinstance(paper, Paper) or paper.id != mod_name:
             raise RegistryError(f"stages/{mod_name}.py must define `paper = Paper({mod_name!r}, ...)`")
         stages += [expand_code(root, s) for s in paper.stages.values()]
-    # the code check depends on every file any stage runs (see CODE_STAMPS)
+    # the code check depends on every file any stage runs (see CODE_STAMPS), all inside CODE_DIRS
     union = sorted({c for s in stages for c in s.code})
+    outside = [c for c in union if not c.startswith(CODE_DIRS)]
+    if outside:
+        raise RegistryError(f"code file {outside[0]!r} is outside {', '.join(CODE_DIRS)}, which the code check "
+                            "watches: move it there")
     stages = [replace(s, code=tuple(dict.fromkeys([*s.code, *union]))) if s.name == CODE_CHECK else s for s in stages]
     return Registry(stages, params=params, root=root)

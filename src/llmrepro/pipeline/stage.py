@@ -29,6 +29,9 @@ PARAMS_CHECK, PARAMS_STAMP = "report_params", "data/params/validated.json"
 # stage (the code files were most of it); an edit changes the stamps of exactly the stages that run
 # the file. Snakemake keeps no lock file and reads the code files directly.
 CODE_CHECK, CODE_STAMPS = "report_code", "data/code/"
+# The code check's own dependencies, as DVC records them: the folders that hold every code file, one
+# dvc.lock entry each instead of one per file (.dvcignore leaves bytecode out).
+CODE_DIRS = ("src/llmrepro/", "stages/")
 CODE_KEY = "code_checked"  # a stage's dep on its code stamp
 
 
@@ -132,6 +135,8 @@ class Stage:
 
     def dep_paths(self) -> list[str]:
         """Its dependencies as DVC records them: its code stamp stands for its code files."""
+        if self.name == CODE_CHECK:
+            return [*CODE_DIRS, *self.deps.values()]
         return [*(() if CODE_KEY in self.deps else self.code), *self.deps.values()]
 
 

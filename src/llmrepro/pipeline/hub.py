@@ -96,8 +96,8 @@ def access_problems(found: Mapping[str, HubRef]) -> list[str]:
 
 
 def resolved(found: Mapping[str, HubRef], cache: Path | None = None) -> dict[str, dict[str, Any]]:
-    """{key: {id, revision, commit}}: the commit the revision named in the hub cache, None where the
-    cache does not hold it."""
+    """{key: {id, revision, repo_type, commit}}: the commit the revision named in the hub cache, None
+    where the cache does not hold it."""
     if cache is None:
         from huggingface_hub import constants
 

@@ -30,7 +30,8 @@ PARAMS_CHECK, PARAMS_STAMP = "report_params", "data/params/validated.json"
 # the file. Snakemake keeps no lock file and reads the code files directly.
 CODE_CHECK, CODE_STAMPS = "report_code", "data/code/"
 # The code check's own dependencies, as DVC records them: the folders that hold every code file, one
-# dvc.lock entry each instead of one per file (.dvcignore leaves bytecode out).
+# dvc.lock entry each instead of one per file (.dvcignore leaves bytecode out). Any edit in them, the
+# machinery's too, reruns the check; stamps that keep their bytes rerun nothing after it.
 CODE_DIRS = ("src/llmrepro/", "stages/")
 CODE_KEY = "code_checked"  # a stage's dep on its code stamp
 

@@ -29,9 +29,14 @@ def _root(args) -> Path:
     return root
 
 
+def _validated(root: Path):
+    """The registry over a validated params.yaml, and its typed sections."""
+    raw, sections = P.load(root)
+    return load_registry(root, raw), sections
+
+
 def _registry(root: Path, validate: bool = True):
-    raw, _ = P.load(root) if validate else (P.read_yaml(root / P.PARAMS_FILE), None)
-    return load_registry(root, raw)
+    return _validated(root)[0] if validate else load_registry(root, P.read_yaml(root / P.PARAMS_FILE))
 
 
 def cmd_stages(args) -> int:
@@ -152,18 +157,17 @@ def _snakemake(root: Path, reg, stages: list[str], args, extra: list[str], targe
     return subprocess.call(["dvc", "commit", "-f", "-q", *ran], cwd=root, env=env)
 
 
-def _hub_denied(root: Path, reg, stages: list[str]) -> list[str]:
+def _hub_denied(reg, sections, stages: list[str]) -> list[str]:
     """What the hub refuses to the stages this run may start (all of them for []), asked before any runs."""
     from llmrepro.pipeline import hub
 
-    if hub.offline():
-        return []
     todo = reg.ancestors(stages) if stages else {s.name for s in reg}
-    return hub.access_problems(hub.refs(P.load(root)[1], [k for s in reg if s.name in todo for k in s.params]))
+    return hub.access_problems(hub.refs(sections, [k for s in reg if s.name in todo for k in s.params]))
 
 
-def _engine(root: Path, reg, stages: list[str], args, extra: list[str], snake_targets: list[str] = ()) -> int:
-    denied = _hub_denied(root, reg, stages)
+def _engine(root: Path, reg, sections, stages: list[str], args, extra: list[str],
+            snake_targets: list[str] = ()) -> int:
+    denied = _hub_denied(reg, sections, stages)
     if denied:
         print("error: nothing ran; the hub refuses inputs of stages this run would start:\n  "
               + "\n  ".join(denied), file=sys.stderr)
@@ -178,18 +182,18 @@ def _engine(root: Path, reg, stages: list[str], args, extra: list[str], snake_ta
 
 def cmd_run(args, extra: list[str]) -> int:
     root = _root(args)
-    reg = _registry(root)  # bad params fail here, before any compute
+    reg, sections = _validated(root)  # bad params fail here, before any compute
     own = [s.name for p in dict.fromkeys(args.papers) for s in reg.paper(p)]  # an unknown id fails, listing them
     if args.engine == "snakemake":  # Snakemake builds the upstream too; one run, so papers' jobs interleave
-        return _engine(root, reg, [s.name for s in reg if s.name in reg.ancestors(own)], args, extra,
+        return _engine(root, reg, sections, [s.name for s in reg if s.name in reg.ancestors(own)], args, extra,
                        [f"{p}_all" for p in dict.fromkeys(args.papers)])
-    return _engine(root, reg, own, args, extra)
+    return _engine(root, reg, sections, own, args, extra)
 
 
 def cmd_repro(args, extra: list[str]) -> int:
     root = _root(args)
-    reg = _registry(root)
-    return _engine(root, reg, [s.name for s in reg] if args.engine == "snakemake" else [], args, extra)
+    reg, sections = _validated(root)
+    return _engine(root, reg, sections, [s.name for s in reg] if args.engine == "snakemake" else [], args, extra)
 
 
 def cmd_verify(args) -> int:

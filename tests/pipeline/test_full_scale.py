@@ -109,9 +109,9 @@ def test_a_gated_model_stops_the_run_before_any_stage_with_what_to_do(tmp_path, 
     # each reference of the stages that run is asked about once per key, models and datasets apart
     assert ("allenai/c4", "dataset", None) in asked and ("meta-llama/Llama-2-7b-hf", "model", None) in asked
     # a paper whose stages read no gated repository passes the check
-    reg = load_registry(ws, P.read_yaml(ws / "params.yaml"))
+    reg, sections = cli._validated(ws)
     asked.clear()
-    assert cli._hub_denied(ws, reg, [s.name for s in reg.paper("attngrad")]) == []
+    assert cli._hub_denied(reg, sections, [s.name for s in reg.paper("attngrad")]) == []
     # its own references, and SmolLM2, which common_smollm2 upstream of attngrad_heads downloads
     assert {a[0] for a in asked} == {"openai-community/gpt2", "EleutherAI/pythia-160m", "Salesforce/wikitext",
                                      "HuggingFaceTB/SmolLM2-135M-Instruct"}

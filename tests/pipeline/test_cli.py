@@ -82,7 +82,7 @@ def test_run_of_several_papers_is_one_engine_call_over_their_stages(monkeypatch)
     from llmrepro import cli as C
 
     calls = []
-    monkeypatch.setattr(C, "_engine", lambda root, reg, stages, args, extra, targets=(): calls.append(
+    monkeypatch.setattr(C, "_engine", lambda root, reg, sections, stages, args, extra, targets=(): calls.append(
         (set(stages), list(targets))) or 0)
     reg = load_registry(ROOT)
     C.main(["run", "facts", "freq", "facts"])

@@ -30,7 +30,7 @@ class TaskCfg(Section):
 class Tasks(Section):
     kv: TaskCfg  # short prompts (a few hundred tokens)
     mdqa: TaskCfg
-    long: TaskCfg  # at least 2,000 tokens: where RoPE's long-range decay acts
+    long: TaskCfg  # longer prompts, where RoPE's long-range decay acts more (full: 2,000+ tokens)
 
 
 class MsPoERatios(Section):

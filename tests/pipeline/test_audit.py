@@ -71,3 +71,13 @@ def test_compare_names_a_flipped_verdict_and_a_moved_metric(tmp_path):
     assert [m["metric"] for m in out["claim_metrics"]] == [c["checks"][0]["metric"]]
     assert out["params"] == {} and out["stages_changed"] == []
     assert "| common | C1 | ✅ reproduced | ❌ not reproduced |" in render(out)
+
+
+def test_compare_lists_changed_params_by_key():
+    from llmrepro.report.compare import render
+
+    doc = {"a": "x", "b": "y", "flips": [], "claim_metrics": [], "metrics_changed_per_paper": {}, "stages_changed": [],
+           "params": {"params.yaml": {"tap.game.vaults": {"old": 4, "new": 2}, "cherryq.tiny.eval.windows":
+                                      {"old": 32, "new": 16}}}}
+    text = render(doc)
+    assert text.index("`cherryq.tiny.eval.windows` | 32 | 16") < text.index("`tap.game.vaults` | 4 | 2")

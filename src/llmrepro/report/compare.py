@@ -91,10 +91,10 @@ def render(doc: dict[str, Any]) -> str:
     else:
         out.append("None.")
     out += ["", "## Params changed", ""]
-    rows = [(path, key, d.get("old"), d.get("new")) for path, keys in doc["params"].items() for key, d in keys.items()]
+    rows = sorted((key, d.get("old"), d.get("new")) for keys in doc["params"].values() for key, d in keys.items())
     if rows:
         out += ["| key | before | after |", "|---|---|---|"]
-        out += [f"| `{k}` | {cell(json.dumps(o))} | {cell(json.dumps(n))} |" for _, k, o, n in rows]
+        out += [f"| `{k}` | {cell(json.dumps(o))} | {cell(json.dumps(n))} |" for k, o, n in rows]
     else:
         out.append("None.")
     out += ["", "## Claims' metrics that moved", ""]

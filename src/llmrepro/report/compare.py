@@ -91,7 +91,8 @@ def render(doc: dict[str, Any]) -> str:
     else:
         out.append("None.")
     out += ["", "## Params changed", ""]
-    rows = sorted((key, d.get("old"), d.get("new")) for keys in doc["params"].values() for key, d in keys.items())
+    rows = sorted(((key, d.get("old"), d.get("new")) for keys in doc["params"].values() for key, d in keys.items()),
+                  key=lambda r: r[0])  # by key only: values of one key may differ in type
     if rows:
         out += ["| key | before | after |", "|---|---|---|"]
         out += [f"| `{k}` | {cell(json.dumps(o))} | {cell(json.dumps(n))} |" for k, o, n in rows]

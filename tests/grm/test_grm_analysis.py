@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from llmrepro.grm.analysis import decode, encode, ensemble_outcomes, over_worlds, peak_drop
+from llmrepro.grm.analysis import decode, encode, ensemble_outcomes, over_worlds, peak_drop, within_var
 from llmrepro.grm.claims import CHANGES, CLAIMS
 from llmrepro.grm.report import metrics, table1
 from llmrepro.grm.world import SETS
+from scipy import stats
+
 from llmrepro.stats import mean_ci
 
 
@@ -44,6 +46,57 @@ def test_over_worlds_covers_a_between_world_shift_that_one_world_missed():
     assert new["ci"][1] - new["ci"][0] > 2 * (pooled["ci"][1] - pooled["ci"][0])
 
 
+def test_within_var_is_the_sampling_variance_of_a_crossed_world_mean():
+    """Seeds x shared items with seed, item and residual effects: the ANOVA estimate averages to the
+    variance of the block mean, sigma_s^2/s + sigma_i^2/i + sigma_r^2/(s i) (Monte Carlo, 4000 blocks)."""
+    rng = np.random.default_rng(1)
+    s, i, (ss, si, sr) = 3, 20, (0.05, 0.1, 0.2)
+    truth = ss ** 2 / s + si ** 2 / i + sr ** 2 / (s * i)
+    blocks = (rng.normal(0, ss, (4000, s, 1)) + rng.normal(0, si, (4000, 1, i))
+              + rng.normal(0, sr, (4000, s, i)))
+    est = np.mean([within_var(b) for b in blocks])
+    assert abs(est / truth - 1) < 0.05
+    assert abs(blocks.mean((1, 2)).var() / truth - 1) < 0.05  # the truth is right
+    assert within_var(np.array([1.0, 2.0, 3.0])) == 1.0 / 3  # per-seed values: var / n
+    assert within_var(np.zeros((3, 5))) == 0.0 and within_var(np.ones((1, 4))) == 0.0
+
+
+def test_equal_world_means_keep_their_own_sampling_noise():
+    """Quantized outcomes can give four equal world means: the plain t-interval over them has width 0
+    (as grm C1's committed three-of-four equal means nearly did); the floor keeps each mean's noise."""
+    world = np.array([[1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 0.0, 0.0]])  # mean 0.5: the seeds agree, items differ
+    x, worlds = np.vstack([world] * 4), [w for w in range(4) for _ in range(2)]
+    out = over_worlds(x, worlds)
+    assert out["world_means"] == [0.5] * 4 and mean_ci(out["world_means"])["ci"] == [0.5, 0.5]
+    half = stats.t.ppf(0.975, 3) * np.sqrt(within_var(world) / 4)
+    assert out["floor"] and within_var(world) > 0 and np.allclose(out["ci"], [0.5 - half, 0.5 + half])
+
+
+def _paired_world(rng, shift: float) -> np.ndarray:
+    """One world of paired outcome differences: 3 seeds x 20 shared items, mostly ties, an item's sign
+    usually shared by the seeds, plus a world effect `shift`."""
+    flip = lambda size: rng.choice([-1.0, 0.0, 1.0], size=size, p=[0.05, 0.9, 0.05])
+    base = flip(20)
+    return np.array([np.where(rng.random(20) < 0.7, base, flip(20)) for _ in range(3)]) + shift
+
+
+def test_floored_interval_is_conservative_without_world_effects_and_plain_with_them():
+    """The price of the floor, measured: without a world effect the plain t-interval over 4 world means
+    covers the truth (0) about 95 % of the time and the floored one more; with a world effect far
+    above the items' noise the floor is inactive and the two intervals are the same."""
+    rng = np.random.default_rng(2)
+    worlds = [w for w in range(4) for _ in range(3)]
+    plain = floored = 0
+    for _ in range(1000):
+        out = over_worlds(np.vstack([_paired_world(rng, 0.0) for _ in range(4)]), worlds)
+        lo, hi = mean_ci(out["world_means"])["ci"]
+        plain += lo <= 0 <= hi
+        floored += out["ci"][0] <= 0 <= out["ci"][1]
+    assert 0.93 <= plain / 1000 <= 0.98 and floored / 1000 >= 0.98
+    out = over_worlds(np.vstack([_paired_world(rng, m) for m in (0.5, -0.5, 1.0, -1.0)]), worlds)
+    assert not out["floor"] and out["ci"] == mean_ci(out["world_means"])["ci"]
+
+
 def test_outcome_codes_round_trip():
     x = np.array([1.0, 0.0, 0.5, 1.0])
     assert encode(x) == "10h1" and (decode("10h1") == x).all()
@@ -68,7 +121,8 @@ def test_peak_drop():
 
 
 def _doc(gain: float, n_items: int = 40):
-    """BT right on half the primary items, GRM on half + gain; BT relies on the marker."""
+    """BT right on half the primary items, GRM on half + gain; BT relies on the marker. One seed in each of
+    four worlds: the gain's interval comes from the items alone (the world means agree)."""
     methods = ["frozen", "bt", "margin", "label_smoothing", "grm_sft"]
     seeds, main, small = [0, 1, 2, 3], 8, 4
 
@@ -87,12 +141,12 @@ def _doc(gain: float, n_items: int = 40):
                 it = items(m, s)
                 acc = {k: float(decode(v).mean()) for k, v in it.items()}
                 gold_curve = [0.3, 0.5, 0.4] if m == "bt" else [0.3, 0.45, 0.5]
-                runs.append({"method": m, "size": size, "seed": s, "world": s % 2, "acc": acc, "items": it,
+                runs.append({"method": m, "size": size, "seed": s, "world": s, "acc": acc, "items": it,
                              "lm_nll": 1.0,
                              "bon": {"n": [1, 2, 4], "gold": [g + 0.01 * s for g in gold_curve],
                                      "proxy": [0.0, 0.5, 1.0]}, "cpu_s": 0.1})
     bt_rewards = {str(s): {k: [[1.0] * n_items, [0.0] * n_items] for k in SETS} for s in seeds}
-    setup = {"main_size": main, "sizes": [small, main], "seeds": seeds, "world_seeds": [0, 1], "methods": methods,
+    setup = {"main_size": main, "sizes": [small, main], "seeds": seeds, "world_seeds": [0, 1, 2, 3], "methods": methods,
              "size_methods": ["bt", "grm_sft"], "steps": {}}
     cache = {"shortlist": {"size": 3, "coverage_mean": 0.9, "coverage_min": 0.8, "positions": 5},
              "bon": [{"gold_sd": 0.2}]}
@@ -114,7 +168,7 @@ def test_metrics_and_verdicts_on_hand_built_runs():
     assert verdicts["C1"] == "reproduced" and verdicts["C4"] == "reproduced"
     assert verdicts["C2"] == "not reproduced"  # the same gain at both sizes: a difference of exactly 0
     assert "| bt | 72.1 / 73.4 / 71.2 |" in table1(m, "ood_task")
-    assert m["c1"]["gain_primary"]["n_worlds"] == 2 and m["pre"]["frozen_primary"]["n_worlds"] == 2
+    assert m["c1"]["gain_primary"]["n_worlds"] == 4 and m["pre"]["frozen_primary"]["n_worlds"] == 4
 
 
 def test_c1_margin_is_judged_on_its_interval():

@@ -152,7 +152,15 @@ def test_a_verdict_seen_moving_elsewhere_marks_the_claim_fragile_while_it_stands
     c2 = {c["id"]: c for c in judge(seen, METRICS, "mini", {})["claims"]}["C2"]
     assert c2["fragile"] == "inconclusive" and "(CI recompute: inconclusive)" in verdict_cell(c2)
     later = judge(seen, {**METRICS, "r": 0.3}, "mini", {})  # another verdict now
-    assert {c["id"]: c for c in later["claims"]}["C2"]["fragile"] is False
+    c2_later = {c["id"]: c for c in later["claims"]}["C2"]
+    assert c2_later["fragile"] is False
+    # seen moving both ways (CI one way, a second measurement the other): fragile at either verdict
+    both_ways = ClaimSet("toy", CLAIMS.claims, seen_moving=(
+        ("C2", "reproduced", "inconclusive", "CI recompute"),
+        ("C2", c2_later["verdict"], "reproduced", "a second measurement")))
+    again = {c["id"]: c for c in judge(both_ways, {**METRICS, "r": 0.3}, "mini", {})["claims"]}["C2"]
+    assert again["fragile"] == "reproduced" and again["fragile_where"] == "a second measurement"
+    assert {c["id"]: c for c in judge(both_ways, METRICS, "mini", {})["claims"]}["C2"]["fragile"] == "inconclusive"
     shifted = {"papers": {"toy": {"C2": {"committed": "reproduced", "shifted": "not reproduced"}}}}
     both = {c["id"]: c for c in judge(seen, METRICS, "mini", shifted)["claims"]}["C2"]
     assert both["fragile"] == "not reproduced" and "fragile_where" not in both  # the seed shift is named first

@@ -30,12 +30,14 @@ def judge(claims: ClaimSet, metrics: Mapping[str, Any], scale: str, robustness: 
     or False, and `fragile_where` says where it was seen when not under shifted seeds."""
     doc = claims.evaluate(metrics, scale)
     shifted = robustness.get("papers", {}).get(doc["paper"], {})
-    seen = {cid: (was, other, where) for cid, was, other, where in claims.seen_moving}
+    seen: dict[tuple[str, str], tuple[str, str]] = {}  # (claim, verdict) -> (verdict seen instead, where)
+    for cid, was, other, where in claims.seen_moving:
+        seen[cid, was] = (other, where)
     for c in doc["claims"]:
         other = shifted.get(c["id"], {}).get("shifted")
         c["fragile"] = other if other is not None and other != c["verdict"] else False
-        was, elsewhere, where = seen.get(c["id"], (None, None, None))
-        if not c["fragile"] and was == c["verdict"]:
+        if not c["fragile"] and (c["id"], c["verdict"]) in seen:
+            elsewhere, where = seen[c["id"], c["verdict"]]
             c.update(fragile=elsewhere, fragile_where=where)
     return doc
 

@@ -59,6 +59,7 @@ def test_within_var_is_the_sampling_variance_of_a_crossed_world_mean():
     assert abs(blocks.mean((1, 2)).var() / truth - 1) < 0.05  # the truth is right
     assert within_var(np.array([1.0, 2.0, 3.0])) == 1.0 / 3  # per-seed values: var / n
     assert within_var(np.zeros((3, 5))) == 0.0 and within_var(np.ones((1, 4))) == 0.0
+    assert within_var(np.full((3, 20), 0.1)) == 0.0  # the sums would leave rounding noise (~1e-19)
 
 
 def test_equal_world_means_keep_their_own_sampling_noise():

@@ -68,6 +68,8 @@ def within_var(block: np.ndarray) -> float:
     item outcomes (seeds x the world's test items, crossed: every seed scores the same items): the
     two-way ANOVA estimate (MS_seeds + MS_items - MS_residual) / (seeds x items), which counts seed,
     item and residual variance once each, truncated at 0."""
+    if block.size and np.ptp(block) == 0:  # constant: exactly 0, not the rounding noise of the sums below
+        return 0.0
     if block.ndim == 1 or block.shape[1] == 1:
         v = block.ravel()
         return float(v.var(ddof=1)) / len(v) if len(v) > 1 else 0.0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from llmrepro.report.bench import render, stage_times
 
 
@@ -84,8 +86,14 @@ def test_a_partial_engine_run_counts_only_the_stages_it_ran(tmp_path, monkeypatc
         if cmd[:2] == ["dvc", "repro"]:
             io.write_json(Path(cwd) / "reports/x/provenance/x_new.json", {"stage": "x_new", "cpu_s": 7.0})
             return subprocess.CompletedProcess(cmd, 0, "", "")
+        if cmd[0] == "snakemake":  # finds every target up to date
+            return subprocess.CompletedProcess(cmd, 0, "", "")
         return real(cmd, cwd=cwd, **kw)
 
     monkeypatch.setattr(subprocess, "run", fake)
     got = bench.cold_suite(tmp_path, "dvc", ["x"])
     assert (got["stage_cpu_s"], got["stages_run"], got["cmd"]) == (7.0, 1, "dvc repro x_report")
+    # Snakemake takes the copy's committed reports as up to date: without --forceall it ran nothing in 5 s
+    # (a "speed-up" of 94x on 2026-12-03); a run that writes no provenance is refused
+    with pytest.raises(RuntimeError, match=r"`snakemake -c2 --forceall x_report` ran no stage in the scratch copy"):
+        bench.cold_suite(tmp_path, "snakemake", ["x"])

@@ -122,7 +122,9 @@ def cold_suite(root: Path, engine: str, papers: list[str] | None = None) -> dict
             shutil.copy2(root / f, ws / f)
     subprocess.run(["git", "init", "-q"], cwd=ws, check=True)
     targets = [f"{p}_report" for p in papers or []]
-    cmd = ["dvc", "repro", *targets] if engine == "dvc" else ["snakemake", "-c2", *targets]
+    # the copy holds the committed reports, which Snakemake takes as up to date whatever their missing inputs:
+    # --forceall runs every job the targets need, as DVC does for stages whose inputs are missing
+    cmd = ["dvc", "repro", *targets] if engine == "dvc" else ["snakemake", "-c2", "--forceall", *targets]
     started, t0 = time.time(), time.perf_counter()
     r = subprocess.run(cmd, cwd=ws, env=tool_env(root), capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -132,6 +134,8 @@ def cold_suite(root: Path, engine: str, papers: list[str] | None = None) -> dict
     shutil.rmtree(ws.parent, ignore_errors=True)
     if r.returncode != 0:
         raise RuntimeError(f"`{' '.join(cmd)}` failed in the scratch copy (exit {r.returncode}):\n{r.stderr[-3000:]}")
+    if not ran:
+        raise RuntimeError(f"`{' '.join(cmd)}` ran no stage in the scratch copy: not a cold run")
     return {"cmd": " ".join(cmd), "wall_s": wall, "rc": r.returncode, "stage_cpu_s": cpu, "stages_run": len(ran),
             "papers": papers}
 

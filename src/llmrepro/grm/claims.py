@@ -36,8 +36,9 @@ FLOOR = ("The seed shift moved C1, C3 and C4 from not reproduced to inconclusive
          "ANOVA estimate; the modified Hartung-Knapp interval of meta-analyses with few studies). This makes the "
          "intervals conservative: in simulations of this design the plain interval covered 95 % and the floored "
          "one 98-100 %. A first version counted the residual variance twice (about 20 % wider); it was replaced by "
-         "the unbiased estimate after a calibration check against the two seed blocks, before any verdict was "
-         "recomputed. Thresholds unchanged.")
+         "the unbiased estimate after a calibration check against the two seed blocks (which printed its intervals, "
+         "so the verdicts they implied could be read off); the replacement narrows the intervals. Thresholds "
+         "unchanged.")
 
 # Why C1's margin and ID checks read their intervals (after the seed shift of stop 25, before the rerun).
 MARGIN_ON_CI = ("C1's 2-point margin and its ID non-inferiority bound were judged on point values: the committed "

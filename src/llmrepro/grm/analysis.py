@@ -27,6 +27,7 @@ import numpy as np
 
 from llmrepro.grm.bon import kl_bon
 from llmrepro.grm.world import OOD_SETS
+from llmrepro.stats import mean_ci
 
 CODE = {"0": 0.0, "1": 1.0, "h": 0.5}  # per-item outcome: wrong, right, tie
 
@@ -41,25 +42,22 @@ def decode(s: str) -> np.ndarray:
 
 
 def cluster_mean_ci(means: Sequence[float], within: Sequence[float], level: float = 0.95) -> dict:
-    """Mean of k cluster means (worlds) with a t(k-1) interval whose variance per cluster mean is
-    max(s², mean within-cluster variance): a random-effects interval with equal weights, the
-    between-cluster variance truncated at 0 (DerSimonian-Laird) and the modified Hartung-Knapp t(k-1)
-    (Röver, Knapp and Friede 2015). With few clusters s² has few degrees of freedom and can fall far
-    below what each mean's own sampling noise implies (quantized outcomes can even give equal means);
-    the floor keeps that noise in, at the price of over-coverage when clusters do not differ."""
-    from scipy import stats
-
-    m = np.asarray(means, dtype=float)
-    v = np.asarray(within, dtype=float)
-    k = len(m)
-    out = {"value": float(m.mean()) if k else None, "n": k, "values": [float(x) for x in m]}
-    if k < 2:
-        out.update(sd=None, ci=None, within_sd=None)
+    """`mean_ci` over k cluster means (worlds), its variance per cluster mean floored at the mean
+    within-cluster variance: max(s², within)/k with t(k-1), a random-effects interval with equal weights,
+    the between-cluster variance truncated at 0 (DerSimonian-Laird) and the modified Hartung-Knapp
+    t(k-1) (Röver, Knapp and Friede 2015). With few clusters s² has few degrees of freedom and can fall
+    far below what each mean's own sampling noise implies (quantized outcomes can even give equal
+    means); the floor keeps that noise in, at the price of over-coverage when clusters do not differ."""
+    out = mean_ci(means, level)
+    if out["ci"] is None:
         return out
-    s2, w2 = float(m.var(ddof=1)), float(v.mean())
-    half = float(stats.t.ppf(0.5 + level / 2, k - 1) * np.sqrt(max(s2, w2) / k))
-    out.update(sd=float(np.sqrt(s2)), within_sd=float(np.sqrt(w2)), floor=bool(w2 > s2),
-               ci=[out["value"] - half, out["value"] + half])
+    w2 = float(np.mean(within))
+    out.update(within_sd=float(np.sqrt(w2)), floor=bool(w2 > out["sd"] ** 2))
+    if out["floor"]:
+        from scipy import stats
+
+        half = float(stats.t.ppf(0.5 + level / 2, out["n"] - 1) * np.sqrt(w2 / out["n"]))
+        out["ci"] = [out["value"] - half, out["value"] + half]
     return out
 
 

@@ -30,9 +30,8 @@ def judge(claims: ClaimSet, metrics: Mapping[str, Any], scale: str, robustness: 
     or False, and `fragile_where` says where it was seen when not under shifted seeds."""
     doc = claims.evaluate(metrics, scale)
     shifted = robustness.get("papers", {}).get(doc["paper"], {})
-    seen: dict[tuple[str, str], tuple[str, str]] = {}  # (claim, verdict) -> (verdict seen instead, where)
-    for cid, was, other, where in claims.seen_moving:
-        seen[cid, was] = (other, where)
+    # (claim, verdict) -> (the verdict seen instead, where)
+    seen = {(cid, was): (other, where) for cid, was, other, where in claims.seen_moving}
     for c in doc["claims"]:
         other = shifted.get(c["id"], {}).get("shifted")
         c["fragile"] = other if other is not None and other != c["verdict"] else False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,34 @@ def test_hub_model_loader_reads_a_local_folder(tmp_path):
     model, tok2 = load_causal_lm(Path(tmp_path))
     assert tok2("a b c")["input_ids"] == tok("a b c")["input_ids"]
     assert model.config.hidden_size == 16
+
+
+def test_grouped_kv_heads_are_read_in_place_with_a_mask(monkeypatch):
+    """A model from the factory runs SDPA on its grouped KV heads even with a cache (which brings a
+    mask), without copying them out, and the logits are bit-identical to the copying path."""
+    import torch
+    from transformers import DynamicCache
+    from transformers.integrations import sdpa_attention
+
+    from llmrepro.models.factory import GQA_SWITCH, TinyLM, build
+
+    monkeypatch.delenv(GQA_SWITCH, raising=False)
+    model = build(TinyLM(hidden=32, layers=2, heads=4, kv_heads=2, intermediate=64, context=16), 50, seed=0).eval()
+    assert os.environ[GQA_SWITCH] == "1"
+    copies = []
+    real = sdpa_attention.repeat_kv
+    monkeypatch.setattr(sdpa_attention, "repeat_kv", lambda h, n: copies.append(n) or real(h, n))
+    ids = torch.tensor([[5, 6, 7, 8, 9, 10], [11, 12, 13, 14, 15, 16]])
+
+    def logits():
+        cache = DynamicCache(config=model.config)
+        with torch.no_grad():
+            model(input_ids=ids[:, :4], cache=cache, use_cache=True)
+            return model(input_ids=ids[:, 4:], cache=cache, use_cache=True).logits
+
+    in_place = logits()
+    assert copies == []
+    monkeypatch.setenv(GQA_SWITCH, "0")
+    copied = logits()
+    assert copies, "without the switch transformers copies the KV heads (the path this switch avoids)"
+    assert torch.equal(in_place, copied)

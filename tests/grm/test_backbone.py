@@ -87,3 +87,35 @@ def test_a_marker_of_several_tokens_is_refused(backbone):
     model, tok = backbone
     with pytest.raises(ValueError, match="one token"):
         Trunk(model, tok, " okay okay okay", END, bf16=False)
+
+
+def test_the_one_row_suffix_keeps_its_read_outs_apart(backbone):
+    """eA must not see the marker it shares a position with, and eB must follow it. With the random
+    tiny model's near-uniform attention a leak hides under bf16 rounding, so the attention is
+    sharpened first: then the marker leaking into eA, or a wrong position, moves the read-outs far
+    past the tolerance. (eB seeing eA, a second copy of its own token, moves eB by one bf16 step: not
+    caught here.)"""
+    import copy as copy_
+
+    model, tok = backbone
+    sharp = copy_.deepcopy(model)
+    with torch.no_grad():
+        for layer in sharp.model.layers:
+            layer.self_attn.q_proj.weight *= 30
+            layer.self_attn.k_proj.weight *= 30
+    world = make_world(WorldCfg(train_pool=4, eval_pairs=2, marker=MARKER, end=END, bon_prompts=1, bon_pool=4,
+                                bon_length=2), seed=5)
+    trunk = Trunk(sharp, tok, MARKER, END, bf16=False)
+    prefix, _ = trunk.prefix(prefix_text(world))
+    pairs = world["pool"]
+    c = cache_pairs(trunk, prefix, pairs, batch=4)
+    atol = 2e-3  # ~8 bf16 steps at these magnitudes (|h| < 0.07)
+    tight = lambda a, b: torch.allclose(a.float(), b.float(), atol=atol, rtol=0)
+    moved = 0.0
+    for i, p in enumerate(pairs):
+        plain = reference(sharp, trunk, world, p, p["chosen"], False)
+        marked = reference(sharp, trunk, world, p, p["chosen"], True)
+        assert tight(c["eA"][2 * i], plain[-1]) and tight(c["m"][2 * i], marked[-2])
+        assert tight(c["eB"][2 * i], marked[-1])
+        moved = max(moved, float((plain[-1].float() - marked[-1].float()).abs().max()))
+    assert moved > 5 * atol, "the marker must move the read-out far past the tolerance for a leak to show"

@@ -52,11 +52,13 @@ class Trunk:
         top.post_attention_layernorm.register_forward_pre_hook(lambda mod, args: setattr(self, "_h", args[0]))
         self._torch = torch
 
-    def step(self, ids, cache):
-        """Feed `ids` (B, T) after `cache`; return h_mid (B, T, H) in bf16."""
+    def step(self, ids, cache, **kw):
+        """Feed `ids` (B, T) after `cache` (`kw`: position_ids, a 4D attention_mask); return h_mid
+        (B, T, H) in bf16."""
         torch = self._torch
+        kw = {k: v.to(self.device) for k, v in kw.items()}
         with torch.no_grad(), torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16, enabled=self.bf16):
-            self.model.model(input_ids=ids.to(self.device), cache=cache, use_cache=True)
+            self.model.model(input_ids=ids.to(self.device), cache=cache, use_cache=True, **kw)
         return self._h.to("cpu", torch.bfloat16)
 
     def next_logits(self, h_mid):
@@ -83,13 +85,18 @@ class Trunk:
         return self.tok(prompt_text(task, x), add_special_tokens=False)["input_ids"]
 
     def suffix(self, cache, n: int):
-        """After n responses in `cache`: both suffixes at once. Rows 2i ([end, end]) and 2i+1 ([marker,
-        end]); returns eA, m, eB (n, H)."""
+        """After n responses in `cache`: both read-outs in one row of three tokens, [end, marker, end].
+        The first end (eA, right after the response) and the marker share a position and do not see each
+        other; the last end (eB) follows the marker. One row per response, not two, and no position
+        spent on an end token that nothing reads. Returns eA, m, eB (n, H)."""
         torch = self._torch
-        cache.reorder_cache(torch.arange(n).repeat_interleave(2))
-        ids = torch.tensor([[self.end, self.end], [self.marker, self.end]] * n)
-        h = self.step(ids, cache)
-        return h[0::2, 0], h[1::2, 0], h[1::2, 1]
+        past = cache.get_seq_length()
+        ids = torch.tensor([[self.end, self.marker, self.end]]).expand(n, 3)
+        pos = torch.tensor([[past, past, past + 1]]).expand(n, 3)
+        sees = torch.ones(3, past + 3, dtype=torch.bool)
+        sees[:, past:] = torch.tensor([[1, 0, 0], [0, 1, 0], [0, 1, 1]], dtype=torch.bool)
+        h = self.step(ids, cache, position_ids=pos, attention_mask=sees.expand(n, 1, 3, past + 3))
+        return h[:, 0], h[:, 1], h[:, 2]
 
 
 def _groups(items: Sequence[dict], trunk: Trunk) -> dict[tuple[int, int], list[int]]:

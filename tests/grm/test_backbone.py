@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -38,8 +40,8 @@ def reference(model, trunk, world, prompt: dict, y: str, marked: bool) -> torch.
     return got["h"][0].to(torch.bfloat16)
 
 
-def close(a, b):
-    return torch.allclose(a.float(), b.float(), atol=2e-2, rtol=2e-2)
+def close(a, b, atol=2e-2, rtol=2e-2):
+    return torch.allclose(a.float(), b.float(), atol=atol, rtol=rtol)
 
 
 def test_every_cached_state_matches_a_plain_forward(setup):
@@ -95,10 +97,8 @@ def test_the_one_row_suffix_keeps_its_read_outs_apart(backbone):
     sharpened first: then the marker leaking into eA, or a wrong position, moves the read-outs far
     past the tolerance. (eB seeing eA, a second copy of its own token, moves eB by one bf16 step: not
     caught here.)"""
-    import copy as copy_
-
     model, tok = backbone
-    sharp = copy_.deepcopy(model)
+    sharp = copy.deepcopy(model)
     with torch.no_grad():
         for layer in sharp.model.layers:
             layer.self_attn.q_proj.weight *= 30
@@ -110,7 +110,7 @@ def test_the_one_row_suffix_keeps_its_read_outs_apart(backbone):
     pairs = world["pool"]
     c = cache_pairs(trunk, prefix, pairs, batch=4)
     atol = 2e-3  # ~8 bf16 steps at these magnitudes (|h| < 0.07)
-    tight = lambda a, b: torch.allclose(a.float(), b.float(), atol=atol, rtol=0)
+    tight = lambda a, b: close(a, b, atol=atol, rtol=0)
     moved = 0.0
     for i, p in enumerate(pairs):
         plain = reference(sharp, trunk, world, p, p["chosen"], False)
